@@ -1,0 +1,155 @@
+"""batchproxy's own errors, and the one place where botocore/aiohttp errors become ours.
+
+    BatchproxyError
+    ├── UsageError            bad options or arguments; nothing was sent (exit 2)
+    │   └── InputError        the input file failed validation (exit 2)
+    ├── CredentialsError      no credentials could be found; nothing was sent (exit 2)
+    └── CallFailed            one attempt of one API call failed; carries its FailureKind
+
+The retry policy and the engine only ever see ``CallFailed`` and its ``kind``; ``translate`` is the
+boundary where a library exception is classified, so no other module imports botocore's or aiohttp's
+exception types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import botocore.exceptions
+
+from batchproxy.rows import FailureKind
+
+__all__ = [
+    "BatchproxyError",
+    "CallFailed",
+    "CredentialsError",
+    "InputError",
+    "UsageError",
+    "translate",
+]
+
+
+class BatchproxyError(Exception):
+    """Base of every error batchproxy raises on purpose."""
+
+
+class UsageError(BatchproxyError):
+    """The command line or its files cannot be used as given."""
+
+
+class InputError(UsageError):
+    """The input file has invalid rows (the message says how many and where they are listed)."""
+
+
+class CredentialsError(BatchproxyError):
+    """No AWS credentials were found for a (profile, region) the input needs."""
+
+
+# Statuses that are retried although AWS does not model them as throttling (CONTRACT §4).
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+_AUTH_STATUSES = frozenset({401, 403})
+
+
+@dataclass(eq=False)
+class CallFailed(BatchproxyError):
+    """One attempt failed. ``code`` is the AWS exception name or a local one (``ConnectTimeout``)."""
+
+    kind: FailureKind
+    code: str
+    message: str
+    http_status: int | None = None
+    request_id: str = ""
+    retry_after: float | None = None  # seconds, from Retry-After / x-amz-retry-after
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.code}: {self.message}")
+
+    @property
+    def is_auth(self) -> bool:
+        """401/403: the credentials or their permissions are wrong, for every row alike."""
+        return self.http_status in _AUTH_STATUSES
+
+
+def translate(exc: BaseException) -> CallFailed | None:
+    """Classify a library exception from one attempt; None when it is not an API-call failure."""
+    if isinstance(exc, CallFailed):
+        return exc
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return _from_client_error(exc)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return None  # not per-row: the CLI turns it into CredentialsError before anything is sent
+    return _from_transport_error(exc)
+
+
+def _from_client_error(exc: botocore.exceptions.ClientError) -> CallFailed:
+    response: dict[str, Any] = exc.response
+    metadata = response.get("ResponseMetadata", {})
+    status = metadata.get("HTTPStatusCode")
+    error = response.get("Error", {})
+    return CallFailed(
+        kind=_kind_for_status(status),
+        code=str(error.get("Code") or f"HTTP{status}"),
+        message=str(error.get("Message", "")),
+        http_status=status,
+        request_id=str(metadata.get("RequestId", "")),
+        retry_after=_retry_after(metadata.get("HTTPHeaders", {})),
+    )
+
+
+def _kind_for_status(status: int | None) -> FailureKind:
+    if status == 429:
+        return FailureKind.THROTTLED
+    if status in _TRANSIENT_STATUSES:
+        return FailureKind.TRANSIENT
+    return FailureKind.PERMANENT
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """Seconds to wait, from ``x-amz-retry-after`` (milliseconds) or ``Retry-After`` (seconds)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name, scale in (("x-amz-retry-after", 0.001), ("retry-after", 1.0)):
+        raw = lowered.get(name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(raw) * scale
+        except ValueError:
+            continue  # an HTTP-date Retry-After: rare from AWS; our own backoff still applies
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+# Errors raised before the request could have reached the service: safe to retry, known not applied.
+_NOT_SENT = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    aiohttp.ClientConnectorError,
+)
+# Errors after the request may have arrived: the put may or may not have been applied.
+_MAYBE_SENT = (
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.HTTPClientError,
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+    ConnectionError,
+)
+
+
+def _from_transport_error(exc: BaseException) -> CallFailed | None:
+    if isinstance(exc, _NOT_SENT):
+        code = "ConnectTimeout" if "timeout" in type(exc).__name__.lower() else "ConnectionError"
+        return CallFailed(kind=FailureKind.TRANSIENT, code=code, message=_describe(exc))
+    if isinstance(exc, _MAYBE_SENT):
+        code = "ReadTimeout" if "timeout" in type(exc).__name__.lower() else "ConnectionReset"
+        return CallFailed(kind=FailureKind.UNKNOWN_OUTCOME, code=code, message=_describe(exc))
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:300]

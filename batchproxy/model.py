@@ -1,0 +1,138 @@
+"""The Chime SDK Voice API model, loaded from botocore at runtime.
+
+This is the one module the client side and the emulator share. Both take the rules of the API —
+required members, types, lengths, list bounds, patterns, which members are sensitive — from the same
+botocore service model, so that a rule AWS changes is picked up by a botocore upgrade, not by editing
+our code in two places.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import botocore.session
+from botocore.model import ListShape, OperationModel, ServiceModel, Shape, StructureShape
+
+SERVICE_NAME = "chime-sdk-voice"
+SIGNING_NAME = "chime"
+
+__all__ = [
+    "SERVICE_NAME",
+    "SIGNING_NAME",
+    "operation",
+    "sensitive_member_names",
+    "service_model",
+    "validate_members",
+]
+
+
+@functools.cache
+def service_model() -> ServiceModel:
+    """The installed botocore's model of ``chime-sdk-voice`` (loaded once per process)."""
+    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+
+
+def operation(name: str) -> OperationModel:
+    return service_model().operation_model(name)
+
+
+@functools.cache
+def sensitive_member_names() -> frozenset[str]:
+    """Every structure member whose shape the model marks ``sensitive`` (never to be logged)."""
+    model = service_model()
+    names: set[str] = set()
+    for shape_name in model.shape_names:
+        shape = model.shape_for(shape_name)
+        if isinstance(shape, StructureShape):
+            names.update(m for m, s in shape.members.items() if s.metadata.get("sensitive"))
+    return frozenset(names)
+
+
+def validate_members(shape: StructureShape, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Check ``params`` against ``shape``; return ``(member path, problem)`` pairs, empty when valid.
+
+    Values are the Python types the JSON protocol carries (str, int, bool, list, dict). Unknown
+    members are not reported: AWS ignores them too.
+    """
+    return list(_structure_problems(shape, params, prefix=""))
+
+
+def _structure_problems(
+    shape: StructureShape, params: Mapping[str, Any], prefix: str
+) -> Iterator[tuple[str, str]]:
+    for name in shape.required_members:
+        if params.get(name) is None:
+            yield prefix + name, "is required"
+    for name, member in shape.members.items():
+        value = params.get(name)
+        if value is not None:
+            yield from _value_problems(member, value, prefix + name)
+
+
+def _value_problems(shape: Shape, value: Any, path: str) -> Iterator[tuple[str, str]]:
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            yield path, "must be an object"
+            return
+        assert isinstance(shape, StructureShape)
+        yield from _structure_problems(shape, value, prefix=path + ".")
+    elif kind == "list":
+        yield from _list_problems(shape, value, path)
+    elif kind == "string":
+        yield from _string_problems(shape, value, path)
+    elif kind in ("integer", "long"):
+        # bool is an int in Python but not in JSON: True must not pass as 1.
+        if not isinstance(value, int) or isinstance(value, bool):
+            yield path, "must be an integer"
+        else:
+            yield from _range_problems(shape, value, path)
+    elif kind == "boolean" and not isinstance(value, bool):
+        yield path, "must be a boolean"
+
+
+def _list_problems(shape: Shape, value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if not isinstance(value, list):
+        yield path, "must be a list"
+        return
+    yield from _length_problems(shape, len(value), path, unit="items")
+    assert isinstance(shape, ListShape)
+    for index, item in enumerate(value):
+        yield from _value_problems(shape.member, item, f"{path}[{index}]")
+
+
+def _string_problems(shape: Shape, value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if not isinstance(value, str):
+        yield path, "must be a string"
+        return
+    yield from _length_problems(shape, len(value), path, unit="characters")
+    pattern = shape.metadata.get("pattern")
+    if pattern is not None and _compiled(pattern).search(value) is None:
+        yield path, f"must match {pattern}"
+    if shape.enum and value not in shape.enum:
+        yield path, "must be one of " + ", ".join(shape.enum)
+
+
+def _length_problems(shape: Shape, length: int, path: str, unit: str) -> Iterator[tuple[str, str]]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and length < low:
+        yield path, f"must have at least {low} {unit}"
+    if high is not None and length > high:
+        yield path, f"must have at most {high} {unit}"
+
+
+def _range_problems(shape: Shape, value: int, path: str) -> Iterator[tuple[str, str]]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and value < low:
+        yield path, f"must be at least {low}"
+    if high is not None and value > high:
+        yield path, f"must be at most {high}"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # AWS patterns are anchored where they mean to be (``^…$``); ``.*\S.*`` is meant as "somewhere".
+    return re.compile(pattern, re.DOTALL)
