@@ -1,0 +1,94 @@
+"""The final summary on stdout: what happened, where it is written, and what to run next."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchproxy.rows import Status
+from batchproxy.stats import RunStats
+
+__all__ = ["Summary", "render"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    command: str  # "run", "delete", "rollback", "plan"
+    stats: RunStats
+    results_path: Path | None
+    failures_path: Path | None
+    stop_reason: str | None = None
+    interrupted: bool = False
+    # The command line that continues this run (resume) or re-applies its failures; argv-style.
+    resume_argv: Sequence[str] = ()
+    retry_argv: Sequence[str] = ()
+    notes: Sequence[str] = ()
+
+
+def render(summary: Summary) -> str:
+    stats = summary.stats
+    lines = [f"batchproxy {summary.command}: {_headline(summary)}"]
+    lines.append("  rows:     " + _status_counts(stats))
+    if stats.already_done:
+        lines.append(f"            ({stats.already_done} already final from an earlier run, not sent again)")
+    if stats.error_codes:
+        codes = ", ".join(f"{code} {n}" for code, n in stats.error_codes.most_common())
+        lines.append(f"  errors:   {codes}")
+    lines.append(
+        f"  requests: {stats.attempts} sent, {stats.retries} retries, {stats.throttles} throttled (429); "
+        f"{stats.elapsed:.1f} s, {stats.request_rate:.1f} req/s"
+    )
+    lines.extend(_region_lines(stats))
+    lines.extend(f"  note:     {note}" for note in summary.notes)
+    if summary.results_path is not None:
+        lines.append(f"  results:  {summary.results_path}")
+    if summary.failures_path is not None:
+        lines.append(f"  failures: {summary.failures_path}")
+    lines.extend(_next_steps(summary))
+    return "\n".join(lines)
+
+
+def _headline(summary: Summary) -> str:
+    stats = summary.stats
+    if summary.interrupted:
+        return f"interrupted ({summary.stop_reason}); resumable"
+    if summary.stop_reason:
+        return f"stopped early: {summary.stop_reason}"
+    if stats.statuses[Status.OK] == stats.done:
+        return "every row ok"
+    return f"finished; {stats.done - stats.statuses[Status.OK]} row(s) not ok"
+
+
+def _status_counts(stats: RunStats) -> str:
+    parts = [f"{stats.statuses[s]} {s.value}" for s in Status if stats.statuses[s] or s is Status.OK]
+    return ", ".join(parts) + f" (of {stats.done})"
+
+
+def _region_lines(stats: RunStats) -> list[str]:
+    if len(stats.regions) < 2:
+        return []
+    lines = ["  by region:"]
+    for name in sorted(stats.regions):
+        region = stats.regions[name]
+        done = sum(region.rows.values())
+        rate = region.attempts / region.elapsed if region.elapsed else 0.0
+        lines.append(
+            f"    {name:<16} {region.rows[Status.OK]:>7} ok of {done:<7} "
+            f"{region.attempts:>7} requests {region.throttles:>6} throttled "
+            f"{region.elapsed:8.1f} s {rate:8.1f} req/s"
+        )
+    return lines
+
+
+def _next_steps(summary: Summary) -> list[str]:
+    if summary.interrupted and summary.resume_argv:
+        return [f"  resume:   {shlex.join(summary.resume_argv)}"]
+    stats = summary.stats
+    if summary.retry_argv and stats.done > stats.statuses[Status.OK]:
+        lines = [f"  retry:    {shlex.join(summary.retry_argv)}"]
+        if summary.resume_argv:
+            lines.append(f"  or:       {shlex.join(summary.resume_argv)}")
+        return lines
+    return []
