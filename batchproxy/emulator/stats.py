@@ -1,0 +1,82 @@
+"""What the emulator served, readable while it runs: the evidence benchmarks and tests rely on.
+
+Every request ends with an *outcome*: its HTTP status as text (``"200"``, ``"429"``), or ``"reset"``
+(connection dropped before the change was applied) or ``"lost"`` (applied, then dropped). Counts are
+kept by (operation, outcome); each arrival is also kept, with its monotonic time, in a capped deque so
+that a benchmark can compute the rate the emulator actually saw over any window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Arrival", "Stats"]
+
+RESET = "reset"
+LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One request: when it arrived (``time.monotonic()``, comparable across processes on Linux)."""
+
+    at: float
+    operation: str
+    outcome: str
+
+
+class Stats:
+    """Counters of one emulator. Only the event loop writes them, so they need no lock."""
+
+    def __init__(self, *, capacity: int = 1_000_000) -> None:
+        self.by_operation: Counter[tuple[str, str]] = Counter()
+        self.accepted_writes: Counter[str] = Counter()
+        # A tuple per arrival is about 100 bytes; the cap bounds a long benchmark's memory.
+        self._arrivals: deque[tuple[float, str, str]] = deque(maxlen=capacity)
+        self.started_at = time.monotonic()
+
+    def record(self, arrived_at: float, operation: str, outcome: str) -> None:
+        self.by_operation[(operation, outcome)] += 1
+        self._arrivals.append((arrived_at, operation, outcome))
+
+    def record_write(self, operation: str) -> None:
+        """A change that was applied to the state (``lost`` ones included: they did apply)."""
+        self.accepted_writes[operation] += 1
+
+    def count(self, operation: str | None = None, outcome: str | int | None = None) -> int:
+        """Requests served, optionally only one operation's and/or one outcome's."""
+        wanted = None if outcome is None else str(outcome)
+        return sum(
+            n
+            for (op, out), n in self.by_operation.items()
+            if (operation is None or op == operation) and (wanted is None or out == wanted)
+        )
+
+    def arrivals(self, since: float | None = None) -> list[Arrival]:
+        """Kept arrivals in order of completion, optionally only those that arrived at or after ``since``."""
+        return [Arrival(*item) for item in self._arrivals if since is None or item[0] >= since]
+
+    def reset(self) -> None:
+        self.by_operation.clear()
+        self.accepted_writes.clear()
+        self._arrivals.clear()
+
+    def to_json(self, *, with_arrivals: bool = False, since: float | None = None) -> dict[str, Any]:
+        """The counters as ``GET /_emulator/stats`` serves them."""
+        nested: dict[str, dict[str, int]] = {}
+        for (operation, outcome), n in sorted(self.by_operation.items()):
+            nested.setdefault(operation, {})[outcome] = n
+        body: dict[str, Any] = {
+            "started_at": self.started_at,
+            "now": time.monotonic(),
+            "total": sum(self.by_operation.values()),
+            "by_operation": nested,
+            "accepted_writes": dict(sorted(self.accepted_writes.items())),
+            "arrivals_kept": len(self._arrivals),
+        }
+        if with_arrivals:
+            body["arrivals"] = [list(item) for item in self._arrivals if since is None or item[0] >= since]
+        return body
