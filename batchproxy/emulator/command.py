@@ -1,0 +1,186 @@
+"""``batchproxy emulator``: serve a local Chime SDK Voice endpoint until SIGINT/SIGTERM.
+
+The first line on stdout is the URL it listens on (flushed at once), so a script or test can start it
+with ``--port 0`` and read where to connect. Everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from batchproxy.emulator.app import serve
+from batchproxy.emulator.config import (
+    DENY_ERRORS,
+    EmulatorConfig,
+    parse_duration,
+    parse_faults,
+    parse_rate_schedule,
+    parse_region_rate,
+)
+from batchproxy.emulator.seeding import read_connectors
+
+__all__ = ["emulator_command"]
+
+T = TypeVar("T")
+
+
+def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str | None], T | None]:
+    """A click callback turning a parser's ValueError into a usage error naming the option."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> T | None:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+
+    return callback
+
+
+def _region_rates(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
+    try:
+        return dict(parse_region_rate(value) for value in values)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 = a free port.")
+@click.option("--seed", type=int, default=None, help="Seed for fault dice, latency jitter and generated ids.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Requests/s per region; 0 = unlimited.",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Token bucket size [default: one second of --rate].",
+)
+@click.option(
+    "--region-rate",
+    "region_rates",
+    multiple=True,
+    callback=_region_rates,
+    metavar="REGION=RATE",
+    help="Per-region rate (repeatable).",
+)
+@click.option(
+    "--rate-schedule",
+    callback=_parsed(parse_rate_schedule),
+    metavar="T:RATE,...",
+    help="Default rate by seconds since start, e.g. 0:100,20:30,40:150.",
+)
+@click.option(
+    "--retry-after",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Send Retry-After with 429s: N seconds, or 0 = the bucket's wait.",
+)
+@click.option(
+    "--fail",
+    "faults",
+    callback=_parsed(parse_faults),
+    metavar="KIND=P,...",
+    help="Fault odds per request; kinds 429,500,502,503,504,reset,lost.",
+)
+@click.option(
+    "--latency",
+    callback=_parsed(parse_duration),
+    metavar="DURATION",
+    help="Mean added latency, e.g. 20ms (jittered ±50%).",
+)
+@click.option(
+    "--connectors",
+    "connectors_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with VoiceConnectorId (and optional Region) column: these exist at start.",
+)
+@click.option("--auto-create", is_flag=True, help="Any unknown connector id is created on first use.")
+@click.option(
+    "--default-region",
+    default="us-east-1",
+    show_default=True,
+    help="Region of --connectors rows without one.",
+)
+@click.option(
+    "--deny-access-key",
+    "denied",
+    multiple=True,
+    metavar="AKID",
+    help="Refuse this access key id (repeatable).",
+)
+@click.option(
+    "--deny-error",
+    type=click.Choice(DENY_ERRORS),
+    default=DENY_ERRORS[0],
+    show_default=True,
+    help="How a denied key is refused.",
+)
+def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
+    host: str,
+    port: int,
+    seed: int | None,
+    rate: float,
+    burst: int | None,
+    region_rates: dict[str, float],
+    rate_schedule: tuple[tuple[float, float], ...] | None,
+    retry_after: int | None,
+    faults: dict[str, float] | None,
+    latency: float | None,
+    connectors_file: Path | None,
+    auto_create: bool,
+    default_region: str,
+    denied: tuple[str, ...],
+    deny_error: str,
+) -> None:
+    """Serve a local Chime SDK Voice endpoint (for tests and demos) until SIGINT/SIGTERM."""
+    try:
+        connectors = read_connectors(connectors_file, default_region) if connectors_file else []
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        raise click.BadParameter(str(error), param_hint="--connectors") from None
+    config = EmulatorConfig(
+        host=host,
+        port=port,
+        seed=seed,
+        rate=rate,
+        burst=burst,
+        region_rates=region_rates,
+        rate_schedule=rate_schedule or (),
+        retry_after=retry_after,
+        faults=faults or {},
+        latency=latency or 0.0,
+        connectors=tuple(connectors),
+        auto_create=auto_create,
+        default_region=default_region,
+        denied_access_keys=frozenset(denied),
+        deny_error=deny_error,
+    )
+    asyncio.run(_serve_until_signalled(config))
+
+
+async def _serve_until_signalled(config: EmulatorConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with serve(config) as emulator:
+        print(emulator.url, flush=True)
+        regions = emulator.state.regions
+        count = sum(len(emulator.state.connectors(region)) for region in regions)
+        click.echo(f"emulator: {count} connectors in {len(regions)} regions; Ctrl-C to stop", err=True)
+        await stop.wait()
+        click.echo(f"emulator: served {emulator.stats.count()} requests", err=True)
+    sys.stdout.flush()
