@@ -1,0 +1,131 @@
+"""What a results file says about each row, kept compactly: enough to decide a resume.
+
+Per row number the state keeps the latest line's status, failure kind, a hash of its fingerprint and
+a hash of its connector (VoiceConnectorId, Region): 18 bytes in flat arrays indexed by row number, so a
+million-row journal costs about 18 MB however long its cells are. Later lines supersede earlier ones.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batchproxy.journal.layout import Layout
+from batchproxy.journal.reader import JournalReader
+from batchproxy.rows import FailureKind, Status
+
+__all__ = ["JournalState", "LatestLine", "load"]
+
+# Code 0 means "no line" / "no failure kind"; members are numbered from 1 in declaration order.
+_STATUSES: tuple[Status | None, ...] = (None, *Status)
+_KINDS: tuple[FailureKind | None, ...] = (None, *FailureKind)
+_STATUS_CODE = {s.value: i for i, s in enumerate(_STATUSES) if s is not None}
+_KIND_CODE = {"": 0} | {k.value: i for i, k in enumerate(_KINDS) if k is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class LatestLine:
+    """The latest line of one row, as far as resume cares."""
+
+    status: Status
+    failure_kind: FailureKind | None
+    fingerprint_hash: int  # hash(fingerprint text); hash("") == 0 for invalid rows
+    identity: int  # Layout.line_identity
+
+    @property
+    def is_final(self) -> bool:
+        """Same rule as ``Outcome.is_final`` (CONTRACT §7)."""
+        if self.status is Status.FAILED:
+            return self.failure_kind is not FailureKind.UNKNOWN_OUTCOME
+        return self.status is Status.OK
+
+
+@dataclass(eq=False)
+class JournalState:
+    """The latest outcome of every row a results file has a line for."""
+
+    path: Path
+    layout: Layout
+    existed: bool = False  # False: no file (or no complete header): the run starts from scratch
+    valid_length: int = 0  # where appending must start: the end of the last complete line
+    torn_bytes: int = 0  # bytes of a torn last line, discarded
+    lines: int = 0  # data lines read, superseded ones included
+    _status: bytearray = field(default_factory=bytearray)
+    _kind: bytearray = field(default_factory=bytearray)
+    _fingerprint: array[int] = field(default_factory=lambda: array("q"))
+    _identity: array[int] = field(default_factory=lambda: array("q"))
+
+    @property
+    def max_row(self) -> int:
+        """The highest row number with a line (0 when there is none)."""
+        return len(self._status) - 1 if self._status else 0
+
+    def latest(self, number: int) -> LatestLine | None:
+        """The row's latest line, or None if the file has no line for it."""
+        if not 0 < number < len(self._status) or not self._status[number]:
+            return None
+        status = _STATUSES[self._status[number]]
+        assert status is not None  # checked just above; tells mypy
+        return LatestLine(
+            status, _KINDS[self._kind[number]], self._fingerprint[number], self._identity[number]
+        )
+
+    def rows(self) -> Iterator[int]:
+        """Row numbers with a line, ascending."""
+        return (n for n, code in enumerate(self._status) if code)
+
+    def counts(self) -> Counter[Status]:
+        """How many rows' latest line has each status."""
+        codes = Counter(self._status)
+        return Counter({status: codes[i] for i, status in enumerate(_STATUSES) if status and codes[i]})
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the per-row arrays (the whole per-row cost of a loaded journal)."""
+        arrays = (self._fingerprint, self._identity)
+        return len(self._status) + len(self._kind) + sum(a.itemsize * len(a) for a in arrays)
+
+    def add(self, cells: Sequence[str]) -> None:
+        """Take one well-formed results line (``JournalReader`` checked row number and status)."""
+        number = int(cells[0])
+        self._grow(number)
+        layout = self.layout
+        self._status[number] = _STATUS_CODE[cells[layout.result_at("status")]]
+        # An unknown failure kind (a newer version's) reads as none: the row then counts as final.
+        self._kind[number] = _KIND_CODE.get(cells[layout.result_at("failure_kind")], 0)
+        self._fingerprint[number] = hash(cells[layout.result_at("fingerprint")])
+        self._identity[number] = layout.line_identity(cells)
+        self.lines += 1
+
+    def _grow(self, number: int) -> None:
+        missing = number + 1 - len(self._status)
+        if missing > 0:
+            self._status.extend(bytes(missing))
+            self._kind.extend(bytes(missing))
+            self._fingerprint.frombytes(bytes(8 * missing))
+            self._identity.frombytes(bytes(8 * missing))
+
+
+def load(path: Path, input_header: Sequence[str]) -> JournalState:
+    """Read a results file for ``--resume``; a missing file is an empty state (``existed`` False).
+
+    Refuses (``UsageError``) a file that is not a batchproxy results file, one written for an input with
+    other columns, and one damaged other than by a torn last line. Does not modify the file: the writer
+    truncates the torn tail under its lock.
+    """
+    state = JournalState(path, Layout.for_input(input_header))
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        return state
+    with raw:
+        reader = JournalReader(raw, state.layout, path)
+        if reader.read_header():
+            state.existed = True
+            for _start, _end, cells in reader:
+                state.add(cells)
+        state.valid_length = reader.valid_length
+        state.torn_bytes = reader.torn_bytes
+    return state
