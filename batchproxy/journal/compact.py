@@ -1,0 +1,153 @@
+"""Finishing a run: the results file rewritten to one line per input row, and the failure report.
+
+Both are written atomically (temporary file, fsync, rename, fsync of the directory), so a crash at
+any moment leaves either the complete old journal or the complete new file; either one resumes.
+Memory stays flat: one pass records where each row's latest line is (13 bytes per row in flat arrays),
+then the lines are copied in row order with positioned reads.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections import Counter
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batchproxy import columns
+from batchproxy.errors import UsageError
+from batchproxy.journal.files import atomic_replace
+from batchproxy.journal.layout import Layout, LineFormatter
+from batchproxy.journal.reader import JournalReader
+from batchproxy.rows import Status
+
+__all__ = ["FinalizeResult", "RowNumbers", "compact", "write_failure_report"]
+
+_STATUS_BY_CODE = (None, *Status)
+_CODE_BY_STATUS = {s.value: i for i, s in enumerate(_STATUS_BY_CODE) if s is not None}
+# How many rows without a line to name in the result; the engine should never produce any.
+_SAMPLE = 20
+
+
+class RowNumbers(Collection[int]):
+    """A set of row numbers at one byte per possible row: the input's rows, for ``finalize``.
+
+    Row numbers are dense (blank lines are the only gaps), so a bytearray beats a ``set`` of ints
+    by a factor of about 60 in memory.
+    """
+
+    def __init__(self) -> None:
+        self._present = bytearray()
+        self._count = 0
+
+    def add(self, number: int) -> None:
+        if number >= len(self._present):
+            self._present.extend(bytes(number + 1 - len(self._present)))
+        if not self._present[number]:
+            self._present[number] = 1
+            self._count += 1
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and 0 <= number < len(self._present) and bool(self._present[number])
+
+    def __iter__(self) -> Iterator[int]:
+        return (n for n, present in enumerate(self._present) if present)
+
+    def __len__(self) -> int:
+        return self._count
+
+
+@dataclass(frozen=True, slots=True)
+class FinalizeResult:
+    lines: int  # lines in the rewritten file: one per input row that had an outcome
+    counts: Counter[Status]  # per status, over those lines
+    dropped: int  # journaled rows that are not in the input any more, left out
+    missing: tuple[int, ...] = ()  # input rows without any line (first few): an engine bug if any
+
+
+@dataclass(eq=False)
+class _LatestIndex:
+    """Offset, length and status of each row's latest line, indexed by row number."""
+
+    start: array[int] = field(default_factory=lambda: array("q"))
+    length: array[int] = field(default_factory=lambda: array("l"))
+    status: bytearray = field(default_factory=bytearray)
+    header_length: int = 0
+
+    def note(self, number: int, start: int, end: int, status: str) -> None:
+        missing = number + 1 - len(self.status)
+        if missing > 0:
+            self.start.extend(array("q", [-1]) * missing)
+            self.length.frombytes(bytes(self.length.itemsize * missing))
+            self.status.extend(bytes(missing))
+        self.start[number] = start
+        self.length[number] = end - start
+        self.status[number] = _CODE_BY_STATUS[status]
+
+
+def _index(path: Path, layout: Layout) -> _LatestIndex:
+    index = _LatestIndex()
+    status_at = layout.result_at("status")
+    with path.open("rb") as raw:
+        reader = JournalReader(raw, layout, path)
+        if not reader.read_header():
+            raise UsageError(f"{path} lost its header; cannot finish the run")
+        index.header_length = reader.valid_length
+        for start, end, cells in reader:
+            index.note(int(cells[0]), start, end, cells[status_at])
+    return index
+
+
+def compact(path: Path, layout: Layout, input_rows: Collection[int]) -> FinalizeResult:
+    """Rewrite ``path`` to hold exactly the latest line of each row in ``input_rows``, in row order."""
+    index = _index(path, layout)
+    counts: Counter[Status] = Counter()
+    dropped = 0
+    with path.open("rb") as source, atomic_replace(path) as out:
+        read = source.fileno()
+        out.write(os.pread(read, index.header_length, 0))
+        for number, start in enumerate(index.start):
+            if start < 0:
+                continue
+            if number not in input_rows:
+                dropped += 1
+                continue
+            out.write(os.pread(read, index.length[number], start))
+            status = _STATUS_BY_CODE[index.status[number]]
+            if status is not None:
+                counts[status] += 1
+    lines = sum(counts.values())
+    missing: tuple[int, ...] = ()
+    if lines < len(input_rows):
+        missing = tuple(n for n in sorted(input_rows) if not _has_line(index, n))[:_SAMPLE]
+    return FinalizeResult(lines, counts, dropped, missing)
+
+
+def _has_line(index: _LatestIndex, number: int) -> bool:
+    return 0 <= number < len(index.start) and index.start[number] >= 0
+
+
+def write_failure_report(results: Path, report: Path, layout: Layout) -> int:
+    """Write the rows of a finished results file whose status is not ok; returns how many.
+
+    Header only when every row is ok (CONTRACT §7). The service text is copied as the results file
+    has it, already spreadsheet-safe; the input cells are copied unchanged. ``row`` is the row number
+    in the input that produced ``results``.
+    """
+    format_line = LineFormatter()
+    kept = len(layout.kept)
+    picks = [0 if name == columns.ROW_COLUMN else layout.result_at(name) for name in columns.FAILURE_COLUMNS]
+    written = 0
+    with results.open("rb") as raw, atomic_replace(report) as out:
+        reader = JournalReader(raw, layout, results)
+        if not reader.read_header():
+            raise UsageError(f"{results} lost its header; cannot write the failure report")
+        out.write(format_line(layout.failure_header))
+        status_at = layout.result_at("status")
+        for _start, _end, cells in reader:
+            if cells[status_at] == Status.OK.value:
+                continue
+            out.write(format_line([*cells[1 : 1 + kept], *(cells[i] for i in picks)]))
+            written += 1
+    return written

@@ -1,0 +1,68 @@
+"""Run metadata that is not per row, in a small sidecar ``<results>.state.json``.
+
+Today that is the rate each (profile, region) settled at, so a resumed run starts there instead of
+probing again. The sidecar is a convenience: a missing or unreadable one means "nothing learned yet",
+never a refused resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchproxy.journal.files import atomic_replace
+
+__all__ = ["RunMeta", "discard_meta", "load_meta", "meta_path", "save_meta"]
+
+_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunMeta:
+    # Requests per second that each (profile, region) was running at when last saved.
+    learned_rates: Mapping[tuple[str | None, str], float] = field(default_factory=dict)
+
+
+def meta_path(results: Path) -> Path:
+    return results.with_name(results.name + ".state.json")
+
+
+def save_meta(results: Path, meta: RunMeta) -> None:
+    """Write the sidecar atomically (mode 0600), replacing any earlier one."""
+    document = {
+        "version": _VERSION,
+        "learned_rates": [
+            {"profile": profile, "region": region, "rate": rate}
+            for (profile, region), rate in sorted(meta.learned_rates.items(), key=lambda item: str(item[0]))
+        ],
+    }
+    with atomic_replace(meta_path(results)) as out:
+        out.write(json.dumps(document, indent=2).encode() + b"\n")
+
+
+def load_meta(results: Path) -> RunMeta:
+    """The sidecar's content; an empty ``RunMeta`` when it is missing, unreadable or of another version."""
+    try:
+        document = json.loads(meta_path(results).read_bytes())
+        return _parse(document) if document.get("version") == _VERSION else RunMeta()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return RunMeta()
+
+
+def discard_meta(results: Path) -> None:
+    """Forget what an earlier run learned: a new run writing these results starts fresh."""
+    with contextlib.suppress(FileNotFoundError):
+        meta_path(results).unlink()
+
+
+def _parse(document: dict[str, Any]) -> RunMeta:
+    rates: dict[tuple[str | None, str], float] = {}
+    for entry in document["learned_rates"]:
+        profile, region, rate = entry["profile"], entry["region"], float(entry["rate"])
+        if (profile is None or isinstance(profile, str)) and isinstance(region, str) and rate > 0:
+            rates[(profile, region)] = rate
+    return RunMeta(learned_rates=rates)
