@@ -1,0 +1,25 @@
+"""Reading and validating the input CSV (CONTRACT §1, §7, §8), streaming, in bounded memory.
+
+    scan(path, default_region=..., needs_settings=...) -> Scan     one pass: header, counts, problems
+    Scan.rows() -> Iterator[Row | InvalidRow]                      a second pass, for the engine
+    Scan.write_invalid_report(path)                                every problem, row,column,value,problem
+
+Modules, in the order a file goes through them: ``_reader`` (bytes -> CSV records and the header),
+``_rules`` (one row's cells -> ``rows.Row`` or problems, with the botocore model's rules),
+``_duplicates`` (the same connector twice, in 8 bytes per row), ``_scan`` (the passes), ``_problems``.
+"""
+
+from batchproxy.input._problems import InvalidRow, Problem
+from batchproxy.input._reader import Header
+from batchproxy.input._scan import FIRST_PROBLEMS, REPORT_COLUMNS, Scan, invalid_report_path, scan
+
+__all__ = [
+    "FIRST_PROBLEMS",
+    "REPORT_COLUMNS",
+    "Header",
+    "InvalidRow",
+    "Problem",
+    "Scan",
+    "invalid_report_path",
+    "scan",
+]

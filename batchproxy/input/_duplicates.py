@@ -1,0 +1,130 @@
+"""Rows that name the same connector, found in about 8 bytes per row; and two compact row-number maps.
+
+A dict of every (region, id) key would cost ~150 bytes per row: 150 MB for a million rows. Instead the
+first pass keeps only a 64-bit hash per row, in 256 arrays split by the hash's top byte so that each
+can be sorted on its own with little extra memory. Only a hash seen twice makes its rows candidates;
+a second pass over the file compares the candidates' actual keys, so a hash collision can never make a
+false duplicate. When a file repeats very many rows (the same rows pasted twice), the candidates are
+confirmed in batches of hashes so that the keys held at once stay bounded.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from itertools import pairwise
+
+from batchproxy.input._rules import Key
+
+__all__ = ["Bitmap", "DuplicateFinder", "KeyHash", "RowMap", "default_key_hash"]
+
+KeyHash = Callable[[Key], int]
+_MASK64 = 2**64 - 1
+_PARTITIONS = 256
+_PARTITION_SHIFT = 56  # the top byte of a 64-bit hash picks its partition
+_BATCH_HASHES = 100_000  # candidate hashes confirmed per pass over the file (~20 MB of keys)
+
+
+def default_key_hash(key: Key) -> int:
+    """Python's own hash: fast and 64 bits wide. It is salted per process, and that is fine: both
+    passes that use it run in the same process."""
+    return hash(key) & _MASK64
+
+
+class DuplicateFinder:
+    """Collects one hash per row, then confirms which rows really share a key. Single use."""
+
+    def __init__(self, key_hash: KeyHash = default_key_hash, *, batch_hashes: int = _BATCH_HASHES) -> None:
+        self._hash = key_hash
+        self._batch_hashes = batch_hashes
+        self._parts = [array("Q") for _ in range(_PARTITIONS)]
+
+    def add(self, key: Key) -> None:
+        value = self._hash(key) & _MASK64
+        self._parts[value >> _PARTITION_SHIFT].append(value)
+
+    def confirm(self, keyed_rows: Callable[[], Iterable[tuple[int, Key]]]) -> Iterator[tuple[int, int, Key]]:
+        """Yield ``(row, other row, key)`` once for each row whose key another row has too.
+
+        ``keyed_rows`` reads the file again, yielding ``(row number, key)`` in row order. It is called
+        once per batch of candidate hashes: not at all for a file without duplicates, once normally.
+        ``other`` is the first row with the key, or for that first row the second one.
+        """
+        for batch in self._candidate_batches():
+            yield from self._confirm_batch(batch, keyed_rows())
+
+    def _candidate_batches(self) -> Iterator[frozenset[int]]:
+        batch: set[int] = set()
+        for index, part in enumerate(self._parts):
+            ordered = sorted(part)
+            batch.update(a for a, b in pairwise(ordered) if a == b)
+            self._parts[index] = array("Q")  # give the memory back as we go
+            if len(batch) >= self._batch_hashes:
+                yield frozenset(batch)
+                batch = set()
+        if batch:
+            yield frozenset(batch)
+
+    def _confirm_batch(
+        self, batch: frozenset[int], rows: Iterable[tuple[int, Key]]
+    ) -> Iterator[tuple[int, int, Key]]:
+        first_of: dict[Key, int] = {}  # keyed by the real key: colliding hashes stay apart
+        paired: set[Key] = set()  # keys whose first row has been reported
+        for number, key in rows:
+            if self._hash(key) & _MASK64 not in batch:
+                continue
+            first = first_of.setdefault(key, number)
+            if first == number:
+                continue
+            if key not in paired:
+                paired.add(key)
+                yield first, number, key
+            yield number, first, key
+
+
+class Bitmap:
+    """A set of row numbers at one bit each: a million rows take 125 kB however many are in it."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._count = 0
+
+    def add(self, number: int) -> None:
+        index, mask = number >> 3, 1 << (number & 7)
+        if index >= len(self._bits):
+            self._bits.extend(bytes(index + 1 - len(self._bits)))
+        if not self._bits[index] & mask:
+            self._bits[index] |= mask
+            self._count += 1
+
+    def __contains__(self, number: object) -> bool:
+        if not isinstance(number, int) or number < 0 or number >> 3 >= len(self._bits):
+            return False
+        return bool(self._bits[number >> 3] & (1 << (number & 7)))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[int]:
+        for index, byte in enumerate(self._bits):
+            if byte:
+                yield from (index * 8 + bit for bit in range(8) if byte & (1 << bit))
+
+
+class RowMap:
+    """Row number -> row number at 4 bytes per row of the file, allocated on the first entry only."""
+
+    def __init__(self, last_row: int) -> None:
+        self._last_row = last_row
+        self._other: array[int] | None = None
+
+    def __setitem__(self, number: int, other: int) -> None:
+        if self._other is None:
+            self._other = array("I", [0]) * (self._last_row + 1)
+        self._other[number] = other
+
+    def get(self, number: int) -> int | None:
+        """The row mapped to ``number``, or None."""
+        if self._other is None or not 0 <= number < len(self._other):
+            return None
+        return self._other[number] or None

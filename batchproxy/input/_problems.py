@@ -1,0 +1,60 @@
+"""What is wrong with a row: one ``Problem`` per cell, and the ``InvalidRow`` that carries them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["InvalidRow", "Problem", "mask", "shown"]
+
+# Enough of a value to recognise it on a terminal line; the invalid report keeps the value whole.
+_SHOWN_CHARS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One broken rule of one cell. ``value`` is the cell as read, or masked for a sensitive column."""
+
+    row: int
+    column: str
+    value: str
+    problem: str
+
+    def __str__(self) -> str:
+        """``row N, column C: what is wrong (value shown)``, as CONTRACT §1 words it."""
+        return f"row {self.row}, column {self.column}: {self.problem} ({shown(self.value)})"
+
+
+def shown(value: str) -> str:
+    """A cell for a one-line message: quoted so spaces show, control characters escaped, long ones cut."""
+    if value == "":
+        return "empty"
+    if len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]!r}… {len(value)} characters"
+    return repr(value)
+
+
+def mask(value: str) -> str:
+    """Enough of a sensitive value to find it in the file (its last two characters), not enough to leak it.
+
+    Short values are hidden entirely: two of four digits would be half the secret.
+    """
+    if value == "":
+        return ""
+    return "…" + value[-2:] if len(value) > 4 else "…"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRow:
+    """A data row that failed validation; with ``--skip-invalid`` it is recorded, never sent.
+
+    ``values`` are the row's cells exactly as read, aligned with the header like ``rows.Row.values``.
+    """
+
+    number: int
+    values: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def message(self) -> str:
+        """Every problem of the row on one line, for the results file's ``error_message``."""
+        return "; ".join(f"column {p.column}: {p.problem}" for p in self.problems)

@@ -1,0 +1,214 @@
+"""Validate a whole input file in one streaming pass, then stream its rows again for the engine.
+
+Memory does not grow with the rows' contents: a pass holds one record at a time, and what a scan keeps
+is a 64-bit hash per row until duplicates are settled, one bit per row for "invalid", and the 20
+problems shown on stderr. The invalid report and the ``InvalidRow``s are derived again from the file
+when asked for, instead of keeping every problem; the file's size and mtime guard against it having
+changed in between.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import os
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+
+from batchproxy import columns
+from batchproxy.errors import UsageError
+from batchproxy.input._duplicates import Bitmap, DuplicateFinder, KeyHash, RowMap, default_key_hash
+from batchproxy.input._problems import InvalidRow, Problem
+from batchproxy.input._reader import FileStamp, Header, data_records, file_stamp, read_header, read_records
+from batchproxy.input._rules import Key, RowChecker, duplicate_problem, looks_like_region
+from batchproxy.rows import Row
+
+__all__ = ["FIRST_PROBLEMS", "REPORT_COLUMNS", "Scan", "invalid_report_path", "scan"]
+
+FIRST_PROBLEMS = 20  # how many problems stderr shows (CONTRACT §7)
+REPORT_COLUMNS = ("row", "column", "value", "problem")
+
+
+def invalid_report_path(input_path: str | os.PathLike[str]) -> Path:
+    """``<dir>/<stem>.invalid.csv`` next to the input (CONTRACT §7)."""
+    path = Path(input_path)
+    return path.with_name(f"{path.stem}.invalid.csv")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scan:
+    """A validated input file: its header, its counts, and which rows are invalid.
+
+    ``row_count`` counts non-blank data rows; ``last_row_number`` is the number of the last of them
+    (blank lines are counted in row numbers, so it can be larger).
+    """
+
+    path: Path
+    header: Header
+    default_region: str | None
+    needs_settings: bool
+    row_count: int
+    last_row_number: int
+    problem_count: int
+    first_problems: tuple[Problem, ...]  # the FIRST_PROBLEMS lowest by row, in row order
+    _stamp: FileStamp = field(repr=False)
+    _invalid: Bitmap = field(repr=False)
+    _duplicate_of: RowMap = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def invalid_row_count(self) -> int:
+        return len(self._invalid)
+
+    def is_invalid(self, number: int) -> bool:
+        return number in self._invalid
+
+    def invalid_rows(self) -> Iterator[int]:
+        """The invalid row numbers in ascending order."""
+        return iter(self._invalid)
+
+    def rows(self) -> Generator[Row | InvalidRow, None, None]:
+        """Read the file again, lazily: a ``Row`` for each valid data row, an ``InvalidRow`` for the rest.
+
+        Close the generator to stop early; that closes the file.
+        """
+        checker, records = self._reopen()
+        for number, record in records:
+            yield self._verdict(checker, number, record)
+
+    def write_invalid_report(self, path: str | os.PathLike[str]) -> Path:
+        """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically)."""
+        target = Path(path)
+        partial = target.with_name(target.name + ".partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(REPORT_COLUMNS)
+            for problem in self._all_problems():
+                writer.writerow((problem.row, problem.column, problem.value, problem.problem))
+        os.replace(partial, target)
+        return target
+
+    def _all_problems(self) -> Iterator[Problem]:
+        checker, records = self._reopen()
+        for number, record in records:
+            # Valid rows are only counted past, not checked: the report costs little more than a read.
+            if number in self._invalid:
+                verdict = self._verdict(checker, number, record)
+                assert isinstance(verdict, InvalidRow)
+                yield from verdict.problems
+
+    def _reopen(self) -> tuple[RowChecker, Iterator[tuple[int, list[str]]]]:
+        if file_stamp(self.path) != self._stamp:
+            raise _changed(self.path)
+        records = read_records(self.path)
+        if read_header(self.path, records, required=()) != self.header:
+            raise _changed(self.path)
+        checker = RowChecker(
+            self.header, default_region=self.default_region, needs_settings=self.needs_settings
+        )
+        return checker, data_records(records)
+
+    def _verdict(self, checker: RowChecker, number: int, record: list[str]) -> Row | InvalidRow:
+        checked = checker.check(number, record)
+        problems = checked.problems
+        other = self._duplicate_of.get(number)
+        key = checker.key(record)
+        if other is not None and key is not None:
+            problems += (duplicate_problem(number, other, key),)
+        if bool(problems) != (number in self._invalid):
+            raise _changed(self.path)
+        if checked.row is not None and not problems:
+            return checked.row
+        return InvalidRow(number, checked.values, problems)
+
+
+def _changed(path: Path) -> UsageError:
+    return UsageError(f"{path} changed after it was validated; run the command again")
+
+
+class _Tally:
+    """Counts problems, marks their rows invalid, and keeps the lowest FIRST_PROBLEMS for stderr."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.invalid = Bitmap()
+        # Duplicates are found after the main pass, so a later problem can belong to an earlier row.
+        self._lowest: list[tuple[tuple[int, int], Problem]] = []
+
+    def add(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.count += 1
+            self.invalid.add(problem.row)
+            order = (problem.row, self.count)
+            if len(self._lowest) < FIRST_PROBLEMS or order < self._lowest[-1][0]:
+                bisect.insort(self._lowest, (order, problem), key=itemgetter(0))
+                del self._lowest[FIRST_PROBLEMS:]
+
+    @property
+    def first(self) -> tuple[Problem, ...]:
+        return tuple(problem for _, problem in self._lowest)
+
+
+def scan(
+    path: str | os.PathLike[str],
+    *,
+    default_region: str | None,
+    needs_settings: bool,
+    key_hash: KeyHash = default_key_hash,
+) -> Scan:
+    """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
+
+    Raises ``UsageError`` when the file cannot be used at all: unreadable, not UTF-8, malformed CSV,
+    empty, a header lacking a required column or naming one twice. Row problems do not raise; they are
+    in the returned ``Scan``. ``key_hash`` exists for tests that force hash collisions.
+    """
+    source = Path(path)
+    if default_region is not None and not looks_like_region(default_region):
+        raise UsageError(f"--region {default_region!r} is not an AWS region name such as us-east-1")
+    stamp = file_stamp(source)
+    records = read_records(source)
+    required = columns.REQUIRED_FOR_PUT if needs_settings else columns.REQUIRED_FOR_TARGET
+    header = read_header(source, records, required=required)
+    checker = RowChecker(header, default_region=default_region, needs_settings=needs_settings)
+    tally, finder = _Tally(), DuplicateFinder(key_hash)
+    row_count = last_row = 0
+    for number, record in data_records(records):
+        row_count, last_row = row_count + 1, number
+        tally.add(checker.check(number, record).problems)
+        key = checker.key(record)
+        if key is not None:
+            finder.add(key)
+    duplicate_of = RowMap(last_row)
+    for number, other, key in finder.confirm(lambda: _keyed_rows(source, checker)):
+        duplicate_of[number] = other
+        tally.add([duplicate_problem(number, other, key)])
+    if file_stamp(source) != stamp:
+        raise _changed(source)
+    return Scan(
+        path=source,
+        header=header,
+        default_region=default_region,
+        needs_settings=needs_settings,
+        row_count=row_count,
+        last_row_number=last_row,
+        problem_count=tally.count,
+        first_problems=tally.first,
+        _stamp=stamp,
+        _invalid=tally.invalid,
+        _duplicate_of=duplicate_of,
+    )
+
+
+def _keyed_rows(path: Path, checker: RowChecker) -> Iterator[tuple[int, Key]]:
+    records = read_records(path)
+    next(records, None)  # the header
+    for number, record in data_records(records):
+        key = checker.key(record)
+        if key is not None:
+            yield number, key
