@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aioboto3
+import botocore.exceptions
 import pytest
 from aiobotocore.config import AioConfig
 
@@ -110,3 +111,19 @@ async def test_state_is_kept_per_region(emulator: Emulator) -> None:
     assert proxy is not None
     assert proxy.phone_number_countries == ("GB",)
     assert emulator.state.proxy("us-east-1", "vc-1") is None
+
+
+async def test_reset_on_a_kept_alive_connection_arrives_twice(emulator: Emulator) -> None:
+    """aiohttp silently re-sends an idempotent request once after a reset on a reused connection.
+
+    So one aiobotocore call shows up as two arrivals, and aiobotocore reports the failure as
+    EndpointConnectionError. This pins the behaviour the client must prevent or count (CONTRACT §7).
+    """
+    async with async_client(emulator.url) as client:
+        await client.get_voice_connector(VoiceConnectorId="vc-1")  # opens the connection to reuse
+        emulator.set_faults({"reset": 1.0})
+        with pytest.raises(botocore.exceptions.EndpointConnectionError):
+            await client.put_voice_connector_proxy(
+                VoiceConnectorId="vc-1", DefaultSessionExpiryMinutes=5, PhoneNumberPoolCountries=["US"]
+            )
+    assert emulator.stats.count("PutVoiceConnectorProxy", "reset") == 2
