@@ -35,16 +35,19 @@ BODY = json.dumps({"DefaultSessionExpiryMinutes": 60, "PhoneNumberPoolCountries"
 def emulator_process(*options: str) -> Iterator[str]:
     """A running ``batchproxy emulator``; yields its URL and stops it by PID on exit."""
     command = [sys.executable, "-m", "batchproxy", "emulator", "--port", "0", *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # stderr is kept for a failure message; the emulator writes only a line or two there.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"emulator did not start (first line {url!r})")
-        yield url
+        if url.startswith("http://"):
+            yield url
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+        errors = process.communicate(timeout=10)[1]
+    if not url.startswith("http://"):
+        raise RuntimeError(f"emulator did not start: {errors.strip()}")
 
 
 async def drive(url: str, requests: int, concurrency: int, connectors: int) -> tuple[float, list[float]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import struct
 import time
@@ -95,7 +96,9 @@ class Emulator:
         self.stats.record(arrived, route.operation, outcome)
         return response
 
-    async def _serve(self, request: web.Request, route: Route, found: Any) -> tuple[web.StreamResponse, str]:
+    async def _serve(
+        self, request: web.Request, route: Route, found: re.Match[str]
+    ) -> tuple[web.StreamResponse, str]:
         config = self.config
         region = authenticate(
             request.headers.get("Authorization"), config.denied_access_keys, config.deny_error

@@ -120,7 +120,8 @@ class Route:
         body: Mapping[str, Any],
     ) -> dict[str, Any]:
         """The operation's input, assembled from every location and validated; ``ApiError`` if invalid."""
-        params: dict[str, Any] = {m.name: body[m.wire] for m in self.body if m.wire in body}
+        # A JSON null is an absent member, as AWS treats it.
+        params: dict[str, Any] = {m.name: body[m.wire] for m in self.body if body.get(m.wire) is not None}
         for member in self.headers:
             if member.wire in headers:
                 params[member.name] = _coerce(member, headers[member.wire])
@@ -185,18 +186,7 @@ def _build_route(name: str) -> Route:
     path = http["requestUri"].split("?", 1)[0]
     shape = operation.input_shape
     assert isinstance(shape, StructureShape), f"{name} has no input structure"
-    groups: dict[str, str] = {}  # URI label -> regex group name
-
-    def label_group(found: re.Match[str]) -> str:
-        group = groups.setdefault(found[1], f"g{len(groups)}")
-        # A greedy label (``{Key+}``) may span slashes; a plain one is a single path segment.
-        return f"(?P<{group}>.+)" if found[2] else f"(?P<{group}>[^/]+)"
-
-    parts, position = [], 0
-    for found in _LABEL.finditer(path):
-        parts += [re.escape(path[position : found.start()]), label_group(found)]
-        position = found.end()
-    regex = "".join([*parts, re.escape(path[position:])])
+    regex, groups = _uri_regex(path)
     members = _members_by_location(shape, groups)
     output = operation.output_shape
     return Route(
@@ -211,6 +201,19 @@ def _build_route(name: str) -> Route:
         headers=tuple(members["header"]),
         body=tuple(members["body"]),
     )
+
+
+def _uri_regex(path: str) -> tuple[str, dict[str, str]]:
+    """A regex for a URI template, and the group name of each label (labels may not be identifiers)."""
+    groups: dict[str, str] = {}
+    parts, position = [], 0
+    for found in _LABEL.finditer(path):
+        group = groups.setdefault(found[1], f"g{len(groups)}")
+        # A greedy label (``{Key+}``) may span slashes; a plain one is a single path segment.
+        label = f"(?P<{group}>.+)" if found[2] else f"(?P<{group}>[^/]+)"
+        parts += [re.escape(path[position : found.start()]), label]
+        position = found.end()
+    return "".join([*parts, re.escape(path[position:])]), groups
 
 
 def _members_by_location(shape: StructureShape, groups: Mapping[str, str]) -> dict[str, list[_Member]]:
