@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from batchproxy import model
-from batchproxy.emulator import Emulator
+from batchproxy.emulator import Emulator, Proxy
 from batchproxy.emulator.protocol import OPERATIONS, Router, short_code
 from tests.emulator.conftest import PUT_BODY, auth_header, proxy_path
 
@@ -166,3 +166,23 @@ async def test_percent_encoded_ids_are_decoded(emulator: Emulator) -> None:
         body = await response.json()
     assert response.status == 200
     assert body["VoiceConnector"]["VoiceConnectorId"] == "odd id/1"
+
+
+async def test_json_null_is_an_absent_member(emulator: Emulator) -> None:
+    """``"Disabled": null`` is treated as not sent, so the stored proxy answers Disabled false."""
+    response = await _put_raw(
+        emulator, b'{"DefaultSessionExpiryMinutes": 5, "PhoneNumberPoolCountries": ["US"], "Disabled": null}'
+    )
+    assert response.status == 200
+    proxy = emulator.state.proxy("us-east-1", "vc-1")
+    assert proxy is not None
+    assert proxy.disabled is False
+
+
+def test_proxy_repr_never_shows_the_fallback_number() -> None:
+    """The model marks FallBackPhoneNumber sensitive: a repr (and so a log line) must not carry it."""
+    proxy = Proxy(
+        default_session_expiry_minutes=5, phone_number_countries=("US",), fall_back_phone_number="+15550100"
+    )
+    assert "+15550100" not in repr(proxy)
+    assert proxy.to_wire()["FallBackPhoneNumber"] == "+15550100"
