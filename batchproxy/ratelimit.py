@@ -1,0 +1,483 @@
+"""Requests per second per (profile, region): a fair token bucket, steered by a CUBIC-style controller.
+
+Every request that goes on the wire, retries included, first takes a ``Permit`` from the limiter of its
+(profile, region) domain (CONTRACT §2, §7). Three layers:
+
+``TokenBucket``
+    ``rate`` tokens per second, at most ``burst`` saved up. Waiters are served strictly in arrival order:
+    only the head of the queue sleeps on the clock, the rest wait on a fair lock, so a thousand workers
+    waiting for a slow region cost one timer, not a thousand wake-ups per token (no thundering herd).
+    ``rate == 0`` means unlimited. ``set_rate`` takes effect at once, also for waiters already queued.
+
+``AdaptiveLimiter``
+    Owns one bucket and moves its rate. Why CUBIC (RFC 9438) rather than AIMD: AIMD's sawtooth spends
+    half of each cycle well below the limit (average ≈ (1 + β) / 2 of it: 85% for β = 0.7), short of
+    the 0.95 goodput target, and its linear climb is either too slow to recover from 30 to 150/s or
+    too coarse at 3/s. CUBIC's rate is a cubic function of the time since the last decrease, centred
+    on ``w_max``, the rate at which throttling last began: it climbs back fast, flattens out near the
+    known limit (where it spends most of its time), then probes beyond it ever faster, which is how it
+    finds new headroom within seconds. The cubic is scaled by ``w_max``, so it is the same at 3/s and
+    at 300/s, except that a cycle spans at least 40 requests and 10 round trips (each cycle costs
+    about a round trip of 429s; see ``_growth_for``).
+
+    * Decrease: on a 429, ``rate = β · r``, where r is the rate in force, or a clearly lower measured
+      rate: what the workers really sent (a ceiling far above what they can send is not the rate that
+      failed), or what the service accepted over the last second (with a long round trip the rate has
+      run past the limit before the first 429 comes back; the accepted rate is the limit itself).
+    * Once per round trip: only a request *sent after* the last decrease can cause the next one. The
+      429s of requests already in flight at a cut say nothing about the new rate; counting them would
+      collapse the rate to the floor.
+    * Unlimited ceiling (``--rate 0``): no bucket at all until the first 429; then there is no rate in
+      force, so r is the measured send rate and the rate becomes β times that. From then on the
+      domain is limited like any other, with no upper bound.
+    * Growth stops at twice the measured send rate (never below ``w_max``): a rate the workers do not
+      use says nothing about the service, and letting it run away would make the next decrease start
+      from a meaningless number (RFC 7661's "application-limited" rule).
+    * Saved-up burst is dropped at each decrease, and the burst never exceeds one second's worth.
+    * The rate stays within [floor, ceiling]; after a cut to the floor it is back within a minute.
+
+``RateLimits``
+    The registry: one ``AdaptiveLimiter`` per domain, created on first use, so a throttled region does
+    not slow down the others.
+
+The clock is injected (``Clock``) so that all of this is tested in virtual time; ``REAL_CLOCK`` is
+anyio's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import anyio
+
+__all__ = [
+    "DEFAULT_BETA",
+    "DEFAULT_FLOOR",
+    "DEFAULT_GROWTH",
+    "REAL_CLOCK",
+    "AdaptiveLimiter",
+    "AnyioClock",
+    "Clock",
+    "Domain",
+    "LimiterStatistics",
+    "Permit",
+    "RateLimits",
+    "TokenBucket",
+]
+
+Domain = tuple[str | None, str]
+"""(profile, region): the unit that shares one rate ceiling and one view of throttling."""
+
+DEFAULT_BETA = 0.7  # multiplicative decrease, as in CUBIC (RFC 9438)
+DEFAULT_GROWTH = 0.4  # CUBIC's C, here relative to w_max: w_max · 0.4 per s³ away from the plateau
+DEFAULT_FLOOR = 0.5  # req/s: slow enough for any account, fast enough to notice the limit lifting
+
+# Rates are measured over this window: long enough to smooth a burst, short enough to follow a change.
+_METER_WINDOW = 1.0
+# ... but never over less than this, so the first few answers of a run do not make a wild estimate.
+_METER_MIN_SPAN = 0.25
+# A throttle-free rate may not grow beyond this multiple of what is actually being sent.
+_APP_LIMITED_FACTOR = 2.0
+# A back-off-and-climb cycle spans at least this many requests and this many round trips (_growth_for).
+_MIN_CYCLE_REQUESTS = 40
+_MIN_CYCLE_RTTS = 10
+# ... but the climb back takes no longer than this, so that a rate cut to the floor recovers in a minute.
+_MAX_CLIMB_SECONDS = 10.0
+# Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298).
+_RTT_GAIN = 0.125
+# Rate changes smaller than this are not pushed to the bucket: each push wakes the head waiter.
+_RETUNE_TOLERANCE = 0.01
+
+
+class Clock(Protocol):
+    """Monotonic time in seconds and a way to wait for it."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class AnyioClock:
+    """The event loop's clock, through anyio (so it works on asyncio and trio alike)."""
+
+    def now(self) -> float:
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+REAL_CLOCK: Clock = AnyioClock()
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved; ``acquire`` waits for one, in arrival order."""
+
+    def __init__(self, rate: float, burst: float = 1.0, *, clock: Clock = REAL_CLOCK) -> None:
+        _check(rate, burst)
+        self._rate = rate
+        self._burst = burst
+        self._clock = clock
+        # Start full, as aiolimiter does: a rested client may send one burst at once.
+        self._tokens = burst
+        self._updated = clock.now()
+        # anyio's Lock hands itself to waiters in arrival order: that queue *is* our FIFO.
+        self._queue = anyio.Lock()
+        # The head waiter's sleep, so that set_rate can interrupt it and make it recompute.
+        self._head_sleep: anyio.CancelScope | None = None
+        self.granted = 0
+        self.waiting = 0
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def burst(self) -> float:
+        return self._burst
+
+    async def acquire(self) -> float:
+        """Wait for a token; return the clock time at which it was granted."""
+        if self._rate == 0:
+            # Unlimited: no queue, no accounting beyond the count.
+            self.granted += 1
+            return self._clock.now()
+        self.waiting += 1
+        try:
+            async with self._queue:
+                while not self._take():
+                    await self._sleep_for_token()
+        finally:
+            self.waiting -= 1
+        self.granted += 1
+        return self._clock.now()
+
+    def set_rate(self, rate: float, burst: float | None = None) -> None:
+        """Change the rate (and optionally the burst) now; the head waiter recomputes its wait."""
+        burst = self._burst if burst is None else burst
+        _check(rate, burst)
+        # Tokens earned so far were earned at the old rate: settle them before switching.
+        self._refill()
+        self._rate, self._burst = rate, burst
+        self._tokens = min(self._tokens, burst)
+        if self._head_sleep is not None:
+            self._head_sleep.cancel()
+
+    def drain(self) -> None:
+        """Forget saved-up tokens, so that the next requests are paced at the rate, not let out at once."""
+        self._refill()
+        self._tokens = 0.0
+
+    def _take(self) -> bool:
+        if self._rate == 0:
+            return True  # switched to unlimited while we waited
+        self._refill()
+        # The epsilon absorbs float error from sleeping exactly (1 - tokens) / rate.
+        if self._tokens >= 1.0 - 1e-9:
+            self._tokens = max(self._tokens - 1.0, 0.0)
+            return True
+        return False
+
+    async def _sleep_for_token(self) -> None:
+        wait = (1.0 - self._tokens) / self._rate
+        # A cancel from set_rate ends only this scope; the loop in acquire then recomputes the wait.
+        with anyio.CancelScope() as scope:
+            self._head_sleep = scope
+            try:
+                await self._clock.sleep(wait)
+            finally:
+                self._head_sleep = None
+
+    def _refill(self) -> None:
+        now = self._clock.now()
+        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
+
+
+def _check(rate: float, burst: float) -> None:
+    if not (rate >= 0 and math.isfinite(rate)):
+        raise ValueError(f"rate must be a finite number >= 0, not {rate}")
+    if not (burst >= 1 and math.isfinite(burst)):
+        raise ValueError(f"burst must be a finite number >= 1, not {burst}")
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """Leave to send one request. Hand it back with ``on_throttle``/``on_success`` when the answer comes."""
+
+    sent_at: float  # clock time at which it was granted
+    epoch: int  # how many decreases had happened by then: older permits cannot cause another one
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimiterStatistics:
+    """A snapshot of one domain's limiter, for the progress display and the summary."""
+
+    rate: float  # requests/s currently allowed; 0 = unlimited
+    ceiling: float  # the configured --rate; 0 = none
+    send_rate: float  # requests/s actually granted over the last second
+    throttles: int  # throttled answers reported
+    decreases: int  # times the rate was lowered (throttles from older requests do not count)
+    granted: int  # permits handed out: requests sent, retries included
+    successes: int  # answers reported as successful
+    waiting: int  # tasks waiting for a permit now
+
+
+class AdaptiveLimiter:
+    """The rate of one (profile, region): starts high, backs off on throttling, probes back up (CUBIC)."""
+
+    def __init__(
+        self,
+        ceiling: float,
+        burst: float = 1.0,
+        *,
+        clock: Clock = REAL_CLOCK,
+        start_rate: float | None = None,
+        floor: float = DEFAULT_FLOOR,
+        beta: float = DEFAULT_BETA,
+        growth: float = DEFAULT_GROWTH,
+    ) -> None:
+        _check(ceiling, burst)
+        if not 0 < beta < 1 or growth <= 0 or floor <= 0:
+            raise ValueError("need 0 < beta < 1, growth > 0 and floor > 0")
+        self._ceiling = ceiling
+        self._max_burst = burst
+        self._clock = clock
+        self._floor = min(floor, ceiling) if ceiling else floor
+        self._beta, self._growth = beta, growth
+        self._sent = _RateMeter(clock)  # requests granted
+        self._accepted = _RateMeter(clock)  # requests the service accepted
+        self._throttles = self._decreases = self._successes = 0
+        self._srtt = 0.0  # smoothed seconds from permit to answer; 0 until the first answer
+        # CUBIC state; None until the first throttle (or a learned start rate) gives it a reference.
+        self._w_max: float | None = None
+        self._epoch_start = 0.0
+        self._k = 0.0
+        self._c = growth
+        self._bucket = TokenBucket(ceiling, self._burst_for(ceiling), clock=clock)
+        if start_rate is not None and start_rate > 0:
+            self._start_from(start_rate)
+
+    @property
+    def ceiling(self) -> float:
+        """The configured --rate for this domain; 0 = none."""
+        return self._ceiling
+
+    @property
+    def current_rate(self) -> float:
+        """Requests/s allowed now (0 = unlimited); what the journal keeps as the learned rate."""
+        self._retune()
+        return self._bucket.rate
+
+    @property
+    def learned_rate(self) -> float | None:
+        """The current rate once throttling (or a previous run) has taught us something, else None."""
+        return None if self._w_max is None else self.current_rate
+
+    async def acquire(self) -> Permit:
+        """Wait for leave to send one request (every attempt takes one)."""
+        self._retune()
+        sent_at = await self._bucket.acquire()
+        self._sent.note(sent_at)
+        return Permit(sent_at=sent_at, epoch=self._decreases)
+
+    def on_throttle(self, permit: Permit) -> bool:
+        """A request was throttled (429). Returns True when this lowered the rate."""
+        self._throttles += 1
+        self._note_rtt(permit)
+        if permit.epoch < self._decreases:
+            return False  # sent before the last cut: already accounted for
+        self._decrease()
+        return True
+
+    def on_success(self, permit: Permit) -> None:
+        """A request was accepted: counted, and measured as evidence of what the service takes."""
+        self._successes += 1
+        self._note_rtt(permit)
+        self._accepted.note(self._clock.now())
+
+    def statistics(self) -> LimiterStatistics:
+        return LimiterStatistics(
+            rate=self.current_rate,
+            ceiling=self.ceiling,
+            send_rate=self._sent.rate(),
+            throttles=self._throttles,
+            decreases=self._decreases,
+            granted=self._bucket.granted,
+            successes=self._successes,
+            waiting=self._bucket.waiting,
+        )
+
+    def _start_from(self, rate: float) -> None:
+        # A rate learned by an earlier run is where the last plateau was: start there (K = 0) and probe.
+        rate = min(rate, self.ceiling) if self.ceiling else rate
+        self._w_max = max(rate, self._floor)
+        self._epoch_start, self._k = self._clock.now(), 0.0
+        self._c = self._growth_for(self._w_max)
+        self._set_bucket_rate(self._w_max)
+
+    def _decrease(self) -> None:
+        now = self._clock.now()
+        at_throttle = max(self._throttled_rate(now), self._floor)
+        w_max = at_throttle
+        if self._w_max is not None and at_throttle < self._w_max:
+            # Fast convergence (RFC 9438 §4.7): the limit is falling, so aim the plateau lower too.
+            w_max = at_throttle * (1 + self._beta) / 2
+        new_rate = max(self._beta * at_throttle, self._floor)
+        self._w_max = w_max
+        self._epoch_start = now
+        # K: how long the cubic takes to climb from new_rate back to w_max.
+        self._c = self._growth_for(w_max)
+        self._k = math.cbrt(max(w_max - new_rate, 0.0) / (self._c * w_max))
+        self._decreases += 1
+        self._set_bucket_rate(new_rate)
+        # Saved-up tokens were earned at the rate that just proved too high.
+        self._bucket.drain()
+
+    def _throttled_rate(self, now: float) -> float:
+        """The rate that just proved too high: the allowance, unless measurements show far less.
+
+        Two measurements can: what was really sent (the workers may not use a ceiling far above what
+        they can send), and what the service accepted (with a long round trip the allowance has run
+        well past the limit before the first 429 comes back; the accepted rate is the limit itself,
+        and cutting from it takes one step where cutting from the allowance would take several).
+        A one-second count is noisy at a few requests per second, so a measurement only overrides
+        the allowance when it is clearly lower (below β times it), or when there is no allowance.
+        """
+        allowed = self._target(now)
+        evidence = [self._sent.rate()]
+        # Answers lag sends by a round trip, so early on the accepted count says more about the
+        # round trip than about the service: only a full window of it is evidence.
+        if self._accepted.has_full_window():
+            evidence.append(self._accepted.rate())
+        evidence = [rate for rate in evidence if rate > 0]
+        if allowed == 0:
+            return min(evidence, default=0.0)
+        clearly_lower = [rate for rate in evidence if rate < self._beta * allowed]
+        return min(clearly_lower, default=allowed)
+
+    def _growth_for(self, w_max: float) -> float:
+        """The cubic's steepness for a plateau at ``w_max``.
+
+        Every probing cycle ends in some 429s: at least one, and about a round trip's worth of the
+        excess, because requests already on their way when the limit is crossed all arrive too late
+        to be held back. So a cycle must span enough requests and enough round trips for those to be
+        a small share: at 3/s a one-second cycle would throttle every third request, and at a 200 ms
+        round trip one second is only five round trips. The cubic needs K = cbrt((1 - β) / c) seconds
+        to climb back to w_max; we make K at least ``_MIN_CYCLE_REQUESTS / w_max`` and
+        ``_MIN_CYCLE_RTTS`` round trips by flattening the curve when either is longer than usual.
+        """
+        k_min = min(max(_MIN_CYCLE_REQUESTS / w_max, _MIN_CYCLE_RTTS * self._srtt), _MAX_CLIMB_SECONDS)
+        return min(self._growth, (1 - self._beta) / k_min**3)
+
+    def _note_rtt(self, permit: Permit) -> None:
+        sample = self._clock.now() - permit.sent_at
+        self._srtt = sample if self._srtt == 0 else self._srtt + _RTT_GAIN * (sample - self._srtt)
+
+    def _target(self, now: float) -> float:
+        """The rate CUBIC allows at ``now``; the ceiling (0 = unlimited) before any throttle."""
+        if self._w_max is None:
+            return self.ceiling
+        t = now - self._epoch_start - self._k
+        rate = self._w_max * (1 + self._c * t**3)
+        cap = max(self._w_max, _APP_LIMITED_FACTOR * self._sent.rate())
+        if self.ceiling:
+            cap = min(cap, self.ceiling)
+        return min(max(rate, self._floor), cap)
+
+    def _retune(self) -> None:
+        target = self._target(self._clock.now())
+        current = self._bucket.rate
+        if current == target:
+            return
+        # Growth is continuous; only push changes that matter (each one wakes the head waiter), but
+        # do land exactly on the ceiling.
+        small = abs(target - current) < _RETUNE_TOLERANCE * current
+        if current and target and small and target != self.ceiling:
+            return
+        self._set_bucket_rate(target)
+
+    def _set_bucket_rate(self, rate: float) -> None:
+        self._bucket.set_rate(rate, self._burst_for(rate))
+
+    def _burst_for(self, rate: float) -> float:
+        # At most one second's worth at the current rate: a burst of 10 means little at 1000/s but
+        # would be ten times the allowance in the first second at a throttled 1/s.
+        return self._max_burst if rate == 0 else max(1.0, min(self._max_burst, rate))
+
+
+class _RateMeter:
+    """Events per second over the last ``_METER_WINDOW`` (shorter early on, once events have begun)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._times: deque[float] = deque()
+        self._first: float | None = None
+
+    def note(self, at: float) -> None:
+        if self._first is None:
+            self._first = at
+        self._times.append(at)
+        self._forget_before(at - _METER_WINDOW)
+
+    def rate(self) -> float:
+        if self._first is None:
+            return 0.0
+        now = self._clock.now()
+        self._forget_before(now - _METER_WINDOW)
+        # Early in a run a full window would understate the rate; a too-short one would overstate it.
+        span = min(_METER_WINDOW, max(now - self._first, _METER_MIN_SPAN))
+        return len(self._times) / span
+
+    def has_full_window(self) -> bool:
+        return self._first is not None and self._clock.now() - self._first >= _METER_WINDOW
+
+    def _forget_before(self, horizon: float) -> None:
+        while self._times and self._times[0] <= horizon:
+            self._times.popleft()
+
+
+class RateLimits:
+    """One ``AdaptiveLimiter`` per (profile, region), created on first use (CONTRACT §7)."""
+
+    def __init__(
+        self,
+        ceiling: float,
+        burst: float = 1.0,
+        *,
+        clock: Clock = REAL_CLOCK,
+        start_rates: Mapping[Domain, float] | None = None,
+        floor: float = DEFAULT_FLOOR,
+    ) -> None:
+        _check(ceiling, burst)
+        self.ceiling = ceiling
+        self._burst = burst
+        self._clock = clock
+        self._start_rates = dict(start_rates or {})
+        self._floor = floor
+        self._limiters: dict[Domain, AdaptiveLimiter] = {}
+
+    def for_domain(self, domain: Domain) -> AdaptiveLimiter:
+        """The limiter of ``domain``; the first call creates it, at its learned rate if one was given."""
+        limiter = self._limiters.get(domain)
+        if limiter is None:
+            limiter = self._limiters[domain] = AdaptiveLimiter(
+                self.ceiling,
+                self._burst,
+                clock=self._clock,
+                start_rate=self._start_rates.get(domain),
+                floor=self._floor,
+            )
+        return limiter
+
+    def statistics(self) -> dict[Domain, LimiterStatistics]:
+        return {domain: limiter.statistics() for domain, limiter in self._limiters.items()}
+
+    def learned_rates(self) -> dict[Domain, float]:
+        """Rates worth keeping for the next run: only domains where throttling taught us something."""
+        rates = {domain: limiter.learned_rate for domain, limiter in self._limiters.items()}
+        return {domain: rate for domain, rate in rates.items() if rate is not None}
