@@ -71,13 +71,14 @@ class _LatestIndex:
     """Offset, length and status of each row's latest line, indexed by row number."""
 
     start: array[int] = field(default_factory=lambda: array("q"))
-    length: array[int] = field(default_factory=lambda: array("l"))
+    length: array[int] = field(default_factory=lambda: array("i"))
     status: bytearray = field(default_factory=bytearray)
     header_length: int = 0
 
     def note(self, number: int, start: int, end: int, status: str) -> None:
-        missing = number + 1 - len(self.status)
-        if missing > 0:
+        if number >= len(self.status):
+            # Geometric growth: rows arrive in (nearly) ascending order, one past the end each time.
+            missing = max(number + 1, 2 * len(self.status), 1024) - len(self.status)
             self.start.extend(array("q", [-1]) * missing)
             self.length.frombytes(bytes(self.length.itemsize * missing))
             self.status.extend(bytes(missing))
@@ -94,8 +95,8 @@ def _index(path: Path, layout: Layout) -> _LatestIndex:
         if not reader.read_header():
             raise UsageError(f"{path} lost its header; cannot finish the run")
         index.header_length = reader.valid_length
-        for start, end, cells in reader:
-            index.note(int(cells[0]), start, end, cells[status_at])
+        for start, end, number, cells in reader:
+            index.note(number, start, end, cells[status_at])
     return index
 
 
@@ -145,7 +146,7 @@ def write_failure_report(results: Path, report: Path, layout: Layout) -> int:
             raise UsageError(f"{results} lost its header; cannot write the failure report")
         out.write(format_line(layout.failure_header))
         status_at = layout.result_at("status")
-        for _start, _end, cells in reader:
+        for _start, _end, _number, cells in reader:
             if cells[status_at] == Status.OK.value:
                 continue
             out.write(format_line([*cells[1 : 1 + kept], *(cells[i] for i in picks)]))

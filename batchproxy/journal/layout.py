@@ -116,9 +116,10 @@ class Layout:
         return hash((_cell(values, connector), _cell(values, region)))
 
     def line_identity(self, cells: Sequence[str]) -> int:
-        """Which connector a results line names; comparable with ``input_identity``."""
+        """Which connector a well-formed results line names; comparable with ``input_identity``."""
+        # Well-formed lines have every column, so plain indexing is safe (and this runs once per line).
         connector, region = self.identity_in_line
-        return hash((_cell(cells, connector), _cell(cells, region)))
+        return hash(("" if connector is None else cells[connector], "" if region is None else cells[region]))
 
     def result_line(
         self, number: int, values: Sequence[str], outcome: Outcome, fingerprint: str

@@ -28,8 +28,8 @@ MAX_ROW_NUMBER = 50_000_000
 _STATUSES = frozenset(s.value for s in Status)
 _SCAN_CHUNK = 1 << 16
 
-# (start offset, end offset, cells) of one complete, well-formed record.
-Record = tuple[int, int, list[str]]
+# (start offset, end offset, row number, cells) of one complete, well-formed record.
+Record = tuple[int, int, int, list[str]]
 
 
 class _Lines:
@@ -63,6 +63,7 @@ class JournalReader:
         self._lines = _Lines(raw)
         self._csv = csv.reader(self._lines, strict=True)
         self._status_at = layout.result_at("status")
+        self._width = layout.width
         self.size = os.fstat(raw.fileno()).st_size
         self.valid_length = 0  # bytes up to the end of the last good record (or of the header)
         self.records = 0
@@ -96,23 +97,31 @@ class JournalReader:
             except (csv.Error, UnicodeDecodeError) as exc:
                 self._bad_record(start, str(exc))
                 return
-            problem = self._problem(cells)
-            if problem:
-                self._bad_record(start, problem)
+            number = self._row_number(cells)
+            if not number:
+                self._bad_record(start, self._problem(cells))
                 return
             self.records += 1
             self.valid_length = self._lines.position
-            yield start, self.valid_length, cells
+            yield start, self.valid_length, number, cells
+
+    def _row_number(self, cells: list[str]) -> int:
+        """The record's row number, or 0 if the record is not a well-formed results line."""
+        if len(cells) != self._width or cells[self._status_at] not in _STATUSES:
+            return 0
+        row = cells[0]
+        if not (row.isascii() and row.isdigit() and len(row) <= 9):
+            return 0
+        number = int(row)
+        return number if number <= MAX_ROW_NUMBER else 0
 
     def _problem(self, cells: list[str]) -> str:
+        """What ``_row_number`` disliked, for the message."""
         if len(cells) != self._layout.width:
             return f"{len(cells)} fields where {self._layout.width} were expected"
-        row = cells[0]
-        if not (row.isascii() and row.isdigit() and len(row) <= 9) or not 0 < int(row) <= MAX_ROW_NUMBER:
-            return f"row number {row[:20]!r}"
         if cells[self._status_at] not in _STATUSES:
             return f"status {cells[self._status_at][:20]!r}"
-        return ""
+        return f"row number {cells[0][:20]!r}"
 
     def _bad_record(self, start: int, problem: str) -> None:
         """Accept a bad record as the torn tail if no complete line follows it; else refuse the file."""

@@ -57,15 +57,21 @@ class JournalState:
     _kind: bytearray = field(default_factory=bytearray)
     _fingerprint: array[int] = field(default_factory=lambda: array("q"))
     _identity: array[int] = field(default_factory=lambda: array("q"))
+    _top: int = 0  # the highest row number with a line; the arrays may have spare room beyond it
+
+    def __post_init__(self) -> None:
+        self._status_at = self.layout.result_at("status")
+        self._kind_at = self.layout.result_at("failure_kind")
+        self._fingerprint_at = self.layout.result_at("fingerprint")
 
     @property
     def max_row(self) -> int:
         """The highest row number with a line (0 when there is none)."""
-        return len(self._status) - 1 if self._status else 0
+        return self._top
 
     def latest(self, number: int) -> LatestLine | None:
         """The row's latest line, or None if the file has no line for it."""
-        if not 0 < number < len(self._status) or not self._status[number]:
+        if not 0 < number <= self._top or not self._status[number]:
             return None
         status = _STATUSES[self._status[number]]
         assert status is not None  # checked just above; tells mypy
@@ -87,25 +93,25 @@ class JournalState:
         arrays = (self._fingerprint, self._identity)
         return len(self._status) + len(self._kind) + sum(a.itemsize * len(a) for a in arrays)
 
-    def add(self, cells: Sequence[str]) -> None:
+    def add(self, number: int, cells: Sequence[str]) -> None:
         """Take one well-formed results line (``JournalReader`` checked row number and status)."""
-        number = int(cells[0])
-        self._grow(number)
-        layout = self.layout
-        self._status[number] = _STATUS_CODE[cells[layout.result_at("status")]]
+        if number >= len(self._status):
+            self._grow(number)
+        self._top = max(self._top, number)
+        self._status[number] = _STATUS_CODE[cells[self._status_at]]
         # An unknown failure kind (a newer version's) reads as none: the row then counts as final.
-        self._kind[number] = _KIND_CODE.get(cells[layout.result_at("failure_kind")], 0)
-        self._fingerprint[number] = hash(cells[layout.result_at("fingerprint")])
-        self._identity[number] = layout.line_identity(cells)
+        self._kind[number] = _KIND_CODE.get(cells[self._kind_at], 0)
+        self._fingerprint[number] = hash(cells[self._fingerprint_at])
+        self._identity[number] = self.layout.line_identity(cells)
         self.lines += 1
 
     def _grow(self, number: int) -> None:
-        missing = number + 1 - len(self._status)
-        if missing > 0:
-            self._status.extend(bytes(missing))
-            self._kind.extend(bytes(missing))
-            self._fingerprint.frombytes(bytes(8 * missing))
-            self._identity.frombytes(bytes(8 * missing))
+        # Geometric, like a list: rows arrive in (nearly) ascending order, one past the end each time.
+        missing = max(number + 1, 2 * len(self._status), 1024) - len(self._status)
+        self._status.extend(bytes(missing))
+        self._kind.extend(bytes(missing))
+        self._fingerprint.frombytes(bytes(8 * missing))
+        self._identity.frombytes(bytes(8 * missing))
 
 
 def load(path: Path, input_header: Sequence[str]) -> JournalState:
@@ -124,8 +130,8 @@ def load(path: Path, input_header: Sequence[str]) -> JournalState:
         reader = JournalReader(raw, state.layout, path)
         if reader.read_header():
             state.existed = True
-            for _start, _end, cells in reader:
-                state.add(cells)
+            for _start, _end, number, cells in reader:
+                state.add(number, cells)
         state.valid_length = reader.valid_length
         state.torn_bytes = reader.torn_bytes
     return state
