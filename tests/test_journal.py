@@ -107,8 +107,9 @@ def test_new_creates_header_with_mode_0600(results: Path) -> None:
 
 
 def test_new_refuses_an_existing_file_and_leaves_it_alone(results: Path) -> None:
-    """Without --resume or --force an existing results file is never touched; the message says what to do."""
+    """Without --resume or --force an existing results file is never touched; the message says why."""
     results.write_text("precious\n")
+    save_meta(results, RunMeta(learned_rates={(None, "us-east-1"): 4.0}))
     with pytest.raises(UsageError) as caught:
         Journal.open(results, HEADER, OpenMode.NEW)
     message = str(caught.value)
@@ -117,6 +118,7 @@ def test_new_refuses_an_existing_file_and_leaves_it_alone(results: Path) -> None
     assert "--force" in message
     assert results.read_text() == "precious\n"
     assert not lock_path(results).exists()
+    assert load_meta(results).learned_rates  # the earlier run's sidecar survives for its --resume
 
 
 def test_force_overwrites_and_makes_the_file_private(results: Path) -> None:

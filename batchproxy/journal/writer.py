@@ -160,10 +160,11 @@ def _open_locked(path: Path, input_header: Sequence[str], mode: OpenMode) -> tup
             return state, fd
         # No file, or only a torn header from a crash at creation: start it afresh.
         return state, _create(path, state.layout, os.O_CREAT | os.O_TRUNC)
-    discard_meta(path)
     layout = Layout.for_input(input_header)
     flags = os.O_CREAT | (os.O_TRUNC if mode is OpenMode.FORCE else os.O_EXCL)
-    return JournalState(path, layout), _create(path, layout, flags)
+    fd = _create(path, layout, flags)
+    discard_meta(path)  # only now: a refused NEW must leave the earlier run's sidecar for its --resume
+    return JournalState(path, layout), fd
 
 
 def _create(path: Path, layout: Layout, flags: int) -> int:
