@@ -12,7 +12,7 @@ import pytest
 from aiobotocore.config import AioConfig
 
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
-from tests.emulator.conftest import ACCESS_KEY
+from tests.emulator.helpers import ACCESS_KEY
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ import pytest
 from botocore import UNSIGNED
 
 from batchproxy.emulator import Emulator, EmulatorConfig, Proxy, serve
-from tests.emulator.conftest import sync_client
+from tests.emulator.helpers import sync_client
 
 
 async def test_every_operation_round_trips(emulator: Emulator) -> None:

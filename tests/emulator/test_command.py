@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.emulator.conftest import sync_client
+from tests.emulator.helpers import sync_client
 
 REPO = Path(__file__).resolve().parents[2]
 COMMAND = (sys.executable, "-m", "batchproxy", "emulator", "--port", "0")

@@ -11,7 +11,7 @@ import aiohttp
 
 import batchproxy.emulator
 from batchproxy.emulator import Emulator
-from tests.emulator.conftest import PUT_BODY, auth_header, proxy_path, sync_client
+from tests.emulator.helpers import PUT_BODY, auth_header, proxy_path, sync_client
 
 
 async def _control(emulator: Emulator, method: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from batchproxy.emulator import EmulatorConfig, serve
 from batchproxy.emulator.faults import FaultDice, Latency
-from tests.emulator.conftest import PUT_BODY, auth_header, proxy_path, sync_client
+from tests.emulator.helpers import PUT_BODY, auth_header, proxy_path, sync_client
 
 CONNECTORS = (("us-east-1", "vc-1"),)
 MIXED = {"429": 0.1, "500": 0.1, "502": 0.05, "503": 0.1, "504": 0.05, "reset": 0.1, "lost": 0.1}

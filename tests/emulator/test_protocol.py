@@ -10,7 +10,7 @@ import pytest
 from batchproxy import model
 from batchproxy.emulator import Emulator, Proxy
 from batchproxy.emulator.protocol import OPERATIONS, Router, short_code
-from tests.emulator.conftest import PUT_BODY, auth_header, proxy_path
+from tests.emulator.helpers import PUT_BODY, auth_header, proxy_path
 
 
 def test_routes_are_the_models() -> None:

@@ -8,7 +8,7 @@ import aiohttp
 
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
 from batchproxy.emulator.faults import Throttle, TokenBucket
-from tests.emulator.conftest import PUT_BODY, auth_header, proxy_path
+from tests.emulator.helpers import PUT_BODY, auth_header, proxy_path
 
 CONNECTORS = (("us-east-1", "vc-1"), ("eu-west-2", "vc-1"))
 
