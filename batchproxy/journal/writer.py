@@ -90,7 +90,8 @@ class Journal:
     async def run_syncer(self, interval: float = DEFAULT_SYNC_INTERVAL) -> None:
         """Group commit: fsync every ``interval`` seconds while there is news, until cancelled.
 
-        Run it in the engine's task group and cancel it before ``close``. Records written during an
+        Run it in the engine's task group; cancel it before ``finalize`` or ``close`` (anyio waits for
+        a running fsync thread to return before the cancellation completes). Records written during an
         fsync set the flag again and are covered by the next one.
         """
         while True:
@@ -112,6 +113,7 @@ class Journal:
         """
         if self._fd is None:
             raise RuntimeError(f"journal {self.path} is closed")
+        self._refuse_while_syncing("finalizing")
         self.sync()
         result = compact(self.path, self.layout, input_rows)
         # The old descriptor points at the replaced file; later records must go to the new one.
@@ -130,8 +132,7 @@ class Journal:
         """fsync, close and unlock. Idempotent."""
         if self._fd is None:
             return
-        if self._syncing:
-            raise RuntimeError("cancel run_syncer before closing the journal")
+        self._refuse_while_syncing("closing")
         try:
             self._dirty = True  # a last fsync unconditionally: cheap, and covers finalize's reopen
             self.sync()
@@ -139,6 +140,12 @@ class Journal:
             os.close(self._fd)
             self._fd = None
             self._lock.release()
+
+    def _refuse_while_syncing(self, doing: str) -> None:
+        # An fsync in a worker thread on a descriptor closed (and maybe reused) under it would be a bug
+        # that corrupts nothing visibly; fail loudly instead.
+        if self._syncing:
+            raise RuntimeError(f"cancel run_syncer before {doing} the journal")
 
     def __enter__(self) -> Journal:
         return self
