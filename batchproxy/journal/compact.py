@@ -13,6 +13,7 @@ from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from batchproxy import columns
@@ -121,7 +122,7 @@ def compact(path: Path, layout: Layout, input_rows: Collection[int]) -> Finalize
     lines = sum(counts.values())
     missing: tuple[int, ...] = ()
     if lines < len(input_rows):
-        missing = tuple(n for n in sorted(input_rows) if not _has_line(index, n))[:_SAMPLE]
+        missing = tuple(islice((n for n in sorted(input_rows) if not _has_line(index, n)), _SAMPLE))
     return FinalizeResult(lines, counts, dropped, missing)
 
 
