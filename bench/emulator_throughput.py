@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import aiohttp
 
@@ -32,8 +33,8 @@ BODY = json.dumps({"DefaultSessionExpiryMinutes": 60, "PhoneNumberPoolCountries"
 
 
 @contextmanager
-def emulator_process(*options: str) -> Iterator[str]:
-    """A running ``batchproxy emulator``; yields its URL and stops it by PID on exit."""
+def emulator_process(*options: str) -> Iterator[tuple[str, int]]:
+    """A running ``batchproxy emulator``; yields its URL and PID, and stops it by PID on exit."""
     command = [sys.executable, "-m", "batchproxy", "emulator", "--port", "0", *options]
     # stderr is kept for a failure message; the emulator writes only a line or two there.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -41,13 +42,23 @@ def emulator_process(*options: str) -> Iterator[str]:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         if url.startswith("http://"):
-            yield url
+            yield url, process.pid
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGTERM)
         errors = process.communicate(timeout=10)[1]
     if not url.startswith("http://"):
         raise RuntimeError(f"emulator did not start: {errors.strip()}")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used so far (Linux /proc), or None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(url: str, requests: int, concurrency: int, connectors: int) -> tuple[float, list[float]]:
@@ -88,10 +99,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--connectors", type=int, default=1000)
     args = parser.parse_args()
-    with emulator_process("--auto-create", "--seed", "1") as url:
+    with emulator_process("--auto-create", "--seed", "1") as (url, pid):
         # A short warm-up so connection set-up and first-use connector creation are not measured.
         asyncio.run(drive(url, min(2000, args.requests), args.concurrency, args.connectors))
+        cpu_before = cpu_seconds(pid)
         elapsed, latencies = asyncio.run(drive(url, args.requests, args.concurrency, args.connectors))
+        cpu_after = cpu_seconds(pid)
     cuts = statistics.quantiles(latencies, n=100)
     rows = [
         ("requests", f"{args.requests}"),
@@ -101,6 +114,12 @@ def main() -> None:
         ("p50 ms", f"{cuts[49] * 1000:.1f}"),
         ("p99 ms", f"{cuts[98] * 1000:.1f}"),
     ]
+    if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
+        # Client and emulator share the machine; requests per emulator CPU-second is what the
+        # emulator could serve with a core to itself, and does not depend on what else runs.
+        used = cpu_after - cpu_before
+        rows += [("server CPU s", f"{used:.2f}"), ("req/CPU-s", f"{args.requests / used:,.0f}")]
+    rows.append(("load avg", f"{os.getloadavg()[0]:.2f}"))
     for name, value in rows:
         print(f"{name:<12} {value:>10}")
 
