@@ -50,7 +50,8 @@ _EXTRA_ALIASES = {"fallback_phone_number": FALL_BACK_PHONE_NUMBER}
 
 # The columns a results file has after the input columns, in order (CONTRACT §3, plus ours:
 # ``failure_kind`` says how the policy saw the last failure, ``fingerprint`` lets --resume notice
-# an edited row, ``previous_state`` is written with --snapshot).
+# an edited row, ``previous_state`` is written with --snapshot, ``action`` says what an ok row did when
+# that is not simply "applied": ``unchanged`` with --skip-unchanged, ``deleted``/``restored`` in rollback).
 RESULT_COLUMNS: tuple[str, ...] = (
     "status",
     "attempts",
@@ -63,6 +64,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "failure_kind",
     "fingerprint",
     "previous_state",
+    "action",
 )
 ROW_COLUMN = "row"
 
