@@ -1,0 +1,317 @@
+"""The scheduler: rows in, outcomes out, under the concurrency and rate ceilings.
+
+One anyio task group owns everything: a producer that feeds rows (wave by wave) into a bounded stream,
+``concurrency`` workers that each carry one row at a time through its operation, and the watchers for
+signals and the journal's group commit. The bounded stream is the backpressure: the reader never runs
+more than a few rows ahead of the workers, so memory does not grow with the input.
+
+Stopping, whatever the reason (signal, failure threshold, auth breaker), goes one way: no new rows
+start, rows in flight finish within the grace period or are cancelled, and every row that did not reach
+an outcome is recorded ``skipped`` — so the results file always accounts for every row.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from batchproxy.calls import AuthBreaker, BreakerOpen, RowCaller
+from batchproxy.clients import ClientPool
+from batchproxy.errors import CallFailed
+from batchproxy.logs import get_logger
+from batchproxy.operations import Operation
+from batchproxy.ratelimit import RateLimits
+from batchproxy.retry import RetryPolicy
+from batchproxy.rows import FailureKind, Outcome, Row, Status
+from batchproxy.stats import RunStats
+
+__all__ = ["Background", "Recorder", "Scheduler", "StopControl", "Waves"]
+
+Background = Callable[
+    [], Coroutine[Any, Any, None]
+]  # a task that runs beside the workers until they are done
+
+log = get_logger(__name__)
+
+
+class Recorder(Protocol):
+    """Where outcomes go: the results journal (or the plan writer)."""
+
+    def record(self, row: Row, outcome: Outcome) -> None: ...
+
+
+class Waves(Protocol):
+    """Rollout gating between waves (canary, sizes, pauses, failure threshold)."""
+
+    def sizes(self) -> Iterator[int]:
+        """Rows per wave, in order; the iterator never ends (the last size repeats)."""
+        ...
+
+    async def between(self, wave: int, stats: RunStats) -> str | None:
+        """Called when wave ``wave`` (0-based) has fully finished; a reason to stop, or None."""
+        ...
+
+    def after_outcome(self, stats: RunStats) -> str | None:
+        """Called after every outcome; a reason to abort now (e.g. --max-failures exceeded), or None."""
+        ...
+
+
+@dataclass(slots=True)
+class StopControl:
+    """Why the run is stopping, if it is. The first reason given wins."""
+
+    reason: str | None = None
+    interrupted: bool = False
+
+    def stop(self, reason: str, *, interrupted: bool = False) -> None:
+        if self.reason is None:
+            self.reason = reason
+            self.interrupted = interrupted
+
+    @property
+    def stopping(self) -> bool:
+        return self.reason is not None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        operation: Operation,
+        clients: ClientPool,
+        limits: RateLimits,
+        policy: RetryPolicy,
+        recorder: Recorder,
+        stats: RunStats,
+        concurrency: int,
+        grace_seconds: float,
+        waves: Waves | None = None,
+        handle_signals: bool = True,
+    ) -> None:
+        self._operation = operation
+        self._clients = clients
+        self._limits = limits
+        self._policy = policy
+        self._recorder = recorder
+        self._stats = stats
+        self._concurrency = max(concurrency, 1)
+        self._grace = grace_seconds
+        self._waves = waves
+        self._handle_signals = handle_signals
+        self._breaker = AuthBreaker(threshold=min(self._concurrency, 5))
+        self.control = StopControl()
+        self._dispatched = 0  # rows handed to the workers
+        self._finished = 0  # of those, rows with an outcome
+        self._caught_up = anyio.Event()
+        self._handing_over: Row | None = None
+        self._work_scope = anyio.CancelScope()
+
+    async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
+        """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
+
+        ``background`` tasks (journal group commit, progress display) run until the rows are done.
+        """
+        send, receive = anyio.create_memory_object_stream[Row](self._concurrency * 2)
+        async with anyio.create_task_group() as outer:
+            if self._handle_signals:
+                outer.start_soon(self._watch_signals)
+            for task in background:
+                outer.start_soon(task)
+            with self._work_scope:
+                async with anyio.create_task_group() as workers:
+                    workers.start_soon(self._produce, rows, send)
+                    for _ in range(self._concurrency):
+                        workers.start_soon(self._work, receive.clone())
+                    receive.close()
+            outer.cancel_scope.cancel()
+        self._skip_rest(receive, rows)
+        self._stats.finished = time.monotonic()
+        return self.control
+
+    # -- producer ---------------------------------------------------------------------------------
+
+    async def _produce(self, rows: Iterator[Row], send: ObjectSendStream[Row]) -> None:
+        async with send:
+            sizes = self._waves.sizes() if self._waves else None
+            left = next(sizes) if sizes else -1
+            wave = 0
+            for row in rows:
+                # Held until the stream takes it: if a cancel lands mid-send, _skip_rest records it.
+                self._handing_over = row
+                await send.send(row)
+                self._handing_over = None
+                self._dispatched += 1
+                if self.control.stopping:
+                    return
+                left -= 1
+                if sizes is not None and left == 0:
+                    if reason := await self._finish_wave(wave):
+                        self.control.stop(reason)
+                        return
+                    wave, left = wave + 1, next(sizes)
+
+    async def _finish_wave(self, wave: int) -> str | None:
+        """Wait until every row handed out so far has an outcome, then let the rollout gate decide."""
+        while self._finished < self._dispatched:
+            self._caught_up = anyio.Event()
+            await self._caught_up.wait()
+        assert self._waves is not None
+        return await self._waves.between(wave, self._stats)
+
+    # -- workers ----------------------------------------------------------------------------------
+
+    async def _work(self, receive: ObjectReceiveStream[Row]) -> None:
+        async with receive:
+            async for row in receive:
+                if self.control.stopping or self._breaker.tripped:
+                    self._record(row, _skipped(self.control.reason or "Aborted", attempts=0))
+                    continue
+                self._stats.in_flight += 1
+                try:
+                    await self._carry(row)
+                finally:
+                    self._stats.in_flight -= 1
+
+    async def _carry(self, row: Row) -> None:
+        started = time.monotonic()
+        client = await self._clients.client(row.target.domain)
+        caller = RowCaller(
+            client=client,
+            limiter=self._limits.for_domain(row.target.domain),
+            policy=self._policy,
+            stats=self._stats,
+            breaker=self._breaker,
+            region=row.target.region,
+        )
+        try:
+            applied = await self._operation.apply(row, caller)
+        except anyio.get_cancelled_exc_class():
+            # Cancelled mid-request: it may have reached AWS. ``skipped`` makes --resume send it again.
+            kind = FailureKind.UNKNOWN_OUTCOME if caller.attempts else None
+            self._record(row, _skipped("Cancelled", caller.attempts, started, caller, kind))
+            raise
+        except BreakerOpen:
+            self._record(row, _skipped("AuthFailed", caller.attempts, started, caller))
+        except CallFailed as failure:
+            self._record(row, _failed(failure, caller, started))
+            self._check_breaker()
+        else:
+            self._record(row, _ok(applied.extra, caller, started))
+
+    def _record(self, row: Row, outcome: Outcome) -> None:
+        self._recorder.record(row, outcome)
+        self._finished += 1
+        if self._finished >= self._dispatched:
+            self._caught_up.set()
+        self._stats.on_outcome(row.target.region, outcome)
+        if outcome.status is Status.FAILED:
+            log.warning(
+                "row failed",
+                row=row.number,
+                voice_connector_id=row.target.voice_connector_id,
+                region=row.target.region,
+                error_code=outcome.error_code,
+                error=outcome.error_message,
+                attempts=outcome.attempts,
+            )
+        if self._waves is not None and (reason := self._waves.after_outcome(self._stats)):
+            self.control.stop(reason)
+
+    def _check_breaker(self) -> None:
+        if self._breaker.tripped and not self.control.stopping:
+            failure = self._breaker.last_failure
+            code = failure.code if failure else "AuthFailed"
+            self.control.stop(
+                f"the first {self._breaker.threshold} requests were all refused ({code}): "
+                "check the credentials and their IAM permissions"
+            )
+
+    # -- stopping ---------------------------------------------------------------------------------
+
+    async def _watch_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                if self.control.interrupted:
+                    log.warning("second signal: cancelling requests in flight")
+                    self._work_scope.cancel()
+                    return
+                name = signal.Signals(signum).name
+                self.control.stop(f"interrupted by {name}", interrupted=True)
+                log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
+                self._work_scope.deadline = anyio.current_time() + self._grace
+
+    def _skip_rest(self, receive: MemoryObjectReceiveStream[Row], rows: Iterator[Row]) -> None:
+        """Record ``skipped`` for rows still queued or never read, so every row has a line."""
+        reason = self.control.reason or "Aborted"
+        if self._handing_over is not None:
+            self._record(self._handing_over, _skipped(reason, attempts=0))
+        while True:
+            try:
+                row = receive.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            self._record(row, _skipped(reason, attempts=0))
+        for row in rows:
+            self._record(row, _skipped(reason, attempts=0))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _ok(extra: dict[str, str], caller: RowCaller, started: float) -> Outcome:
+    return Outcome(
+        status=Status.OK,
+        attempts=caller.attempts,
+        http_status=caller.http_status,
+        request_id=caller.request_id,
+        duration_ms=_elapsed_ms(started),
+        finished_at=_now(),
+        extra=extra,
+    )
+
+
+def _failed(failure: CallFailed, caller: RowCaller, started: float) -> Outcome:
+    return Outcome(
+        status=Status.FAILED,
+        attempts=caller.attempts,
+        http_status=failure.http_status,
+        error_code=failure.code,
+        error_message=failure.message,
+        failure_kind=failure.kind,
+        request_id=failure.request_id or caller.request_id,
+        duration_ms=_elapsed_ms(started),
+        finished_at=_now(),
+    )
+
+
+def _skipped(
+    reason: str,
+    attempts: int,
+    started: float | None = None,
+    caller: RowCaller | None = None,
+    kind: FailureKind | None = None,
+) -> Outcome:
+    return Outcome(
+        status=Status.SKIPPED,
+        attempts=attempts,
+        http_status=caller.http_status if caller else None,
+        error_code="Cancelled" if reason == "Cancelled" else "NotAttempted",
+        error_message=reason,
+        failure_kind=kind,
+        request_id=caller.request_id if caller else "",
+        duration_ms=_elapsed_ms(started) if started is not None else 0,
+        finished_at=_now(),
+    )
