@@ -1,17 +1,237 @@
-"""The command line: parse options once, build the frozen configuration, hand over to the engine."""
+"""The command line: parse options once, build the frozen configuration, hand over to the runner.
+
+Exit codes (CONTRACT §5): 0 every row ok, 1 finished with rows not ok, 2 usage/input/credentials
+error with nothing sent, 130 interrupted and resumable.
+"""
 
 from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from batchproxy import __version__
+from batchproxy.config import DEFAULTS, RunConfig, WaveConfig
 from batchproxy.emulator.command import emulator_command
+from batchproxy.errors import BatchproxyError
+from batchproxy.logs import configure
+from batchproxy.runner import run_command, validate_command
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="batchproxy")
 def main() -> None:
     """Apply Chime SDK Voice Connector proxy settings in bulk: rate-limited, retried, resumable."""
 
 
 main.add_command(emulator_command)
+
+
+def _target_options(func: F) -> F:
+    """Where requests go and how fast: shared by every command that talks to AWS."""
+    options = [
+        click.option("--region", help="Region for rows with no Region column value (as in the AWS CLI)."),
+        click.option("--profile", help="AWS profile for rows with no Profile column value."),
+        click.option("--endpoint-url", help="Send requests here instead of AWS (as in the AWS CLI)."),
+        click.option(
+            "--rate",
+            type=click.FloatRange(min=0),
+            default=DEFAULTS.rate,
+            show_default=True,
+            help="Ceiling on requests/s per (profile, region), retries included; 0 = no ceiling.",
+        ),
+        click.option(
+            "--burst",
+            type=click.IntRange(min=1),
+            default=DEFAULTS.burst,
+            show_default=True,
+            help="Requests that may go at once after an idle spell.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1),
+            default=DEFAULTS.concurrency,
+            show_default=True,
+            help="Ceiling on requests in flight.",
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(min=1),
+            default=DEFAULTS.max_attempts,
+            show_default=True,
+            help="Attempts per request, the first one included.",
+        ),
+        click.option(
+            "--read-timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULTS.read_timeout,
+            show_default=True,
+            help="Seconds to wait for an answer before the attempt counts as lost.",
+        ),
+        click.option(
+            "--grace",
+            type=click.FloatRange(min=0),
+            default=DEFAULTS.grace_seconds,
+            show_default=True,
+            help="Seconds that requests in flight may take to finish after SIGINT/SIGTERM.",
+        ),
+        click.option("--emulate", is_flag=True, help="Run against the bundled emulator, in-process."),
+        click.option(
+            "--log-format",
+            type=click.Choice(["console", "json"]),
+            help="Default: console on a terminal, json otherwise.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _journal_options(func: F) -> F:
+    options = [
+        click.option("--results", type=click.Path(path_type=Path), help="Results file path."),
+        click.option("--failures", type=click.Path(path_type=Path), help="Failure report path."),
+        click.option("--resume", is_flag=True, help="Continue an interrupted run from its results file."),
+        click.option("--retry-failed", is_flag=True, help="With --resume: send failed rows again too."),
+        click.option("--force", is_flag=True, help="Overwrite an existing results file."),
+        click.option("--skip-invalid", is_flag=True, help="Send the valid rows; record invalid ones."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _rollout_options(func: F) -> F:
+    options = [
+        click.option("--canary", type=click.IntRange(min=0), default=0, help="Run the first N rows alone."),
+        click.option("--waves", help="Wave sizes, e.g. 1,10,10%; the last size repeats."),
+        click.option("--pause", help="Wait this long between waves (30s, 5m, 1h)."),
+        click.option("--approve", is_flag=True, help="Ask on the terminal before each next wave."),
+        click.option("--max-failures", help="Abort when more than N (or P% of the input) rows fail."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _exits(func: Callable[..., int]) -> Callable[..., None]:
+    """Run a command body, turn our errors into a clean message and exit code (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        configure(kwargs.get("log_format") or ("console" if sys.stderr.isatty() else "json"))
+        try:
+            code = func(**kwargs)
+        except BatchproxyError as exc:
+            click.echo(f"batchproxy: {exc}", err=True)
+            code = EXIT_USAGE
+        sys.exit(code)
+
+    return wrapper
+
+
+def _run_config(input_csv: Path, stem_suffix: str = "", **opts: Any) -> RunConfig:
+    stem = input_csv.with_name(input_csv.stem + stem_suffix)
+    emulate = bool(opts.get("emulate"))
+    return RunConfig(
+        input_path=input_csv,
+        results_path=opts.get("results") or stem.with_name(stem.name + ".results.csv"),
+        failures_path=opts.get("failures") or stem.with_name(stem.name + ".failed.csv"),
+        region=opts.get("region") or (DEFAULTS.emulate_region if emulate else None),
+        profile=opts.get("profile"),
+        endpoint_url=opts.get("endpoint_url"),
+        rate=opts["rate"],
+        burst=opts["burst"],
+        concurrency=opts["concurrency"],
+        max_attempts=opts["max_attempts"],
+        read_timeout=opts["read_timeout"],
+        grace_seconds=opts["grace"],
+        resume=opts.get("resume", False),
+        retry_failed=opts.get("retry_failed", False),
+        force=opts.get("force", False),
+        skip_invalid=opts.get("skip_invalid", False),
+        snapshot=opts.get("snapshot", False),
+        skip_unchanged=opts.get("skip_unchanged", False),
+        emulate=emulate,
+        waves=WaveConfig(
+            canary=opts.get("canary") or 0,
+            waves=tuple(s for s in (opts.get("waves") or "").split(",") if s.strip()),
+            pause=opts.get("pause"),
+            approve=opts.get("approve", False),
+            max_failures=opts.get("max_failures"),
+        ),
+        argv=tuple(sys.argv),
+    )
+
+
+@main.command()
+@click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
+@_journal_options
+@_target_options
+@_rollout_options
+@click.option("--snapshot", is_flag=True, help="Record each connector's previous proxy (for rollback).")
+@click.option("--skip-unchanged", is_flag=True, help="Read first; do not put rows that already match.")
+@_exits
+def run(input_csv: Path, **opts: Any) -> int:
+    """Apply every row of INPUT.csv; write a results file and a failure report."""
+
+    return run_command("run", _run_config(input_csv, **opts))
+
+
+@main.command()
+@click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
+@_journal_options
+@_target_options
+@_rollout_options
+@click.option("--snapshot", is_flag=True, help="Record each connector's previous proxy first.")
+@_exits
+def delete(input_csv: Path, **opts: Any) -> int:
+    """Delete the proxy configuration of every connector in INPUT.csv."""
+
+    return run_command("delete", _run_config(input_csv, **opts))
+
+
+@main.command()
+@click.argument("results_csv", metavar="RESULTS.csv", type=click.Path(path_type=Path))
+@_journal_options
+@_target_options
+@_rollout_options
+@_exits
+def rollback(results_csv: Path, **opts: Any) -> int:
+    """Restore what `run --snapshot` recorded in RESULTS.csv, for its rows that are ok."""
+
+    return run_command("rollback", _run_config(results_csv, stem_suffix=".rollback", **opts))
+
+
+@main.command()
+@click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), help="Plan file path.")
+@click.option("--force", is_flag=True, help="Overwrite an existing plan file.")
+@_target_options
+@_exits
+def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
+    """Show what `run` would change, reading each connector's current proxy. Sends no writes."""
+
+    config = _run_config(input_csv, **opts)
+    path = plan_path or input_csv.with_name(input_csv.stem + ".plan.csv")
+    return run_command("plan", config, plan_path=path)
+
+
+@main.command()
+@click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
+@click.option("--region", help="Region for rows with no Region column value.")
+@click.option("--log-format", type=click.Choice(["console", "json"]))
+@_exits
+def validate(input_csv: Path, region: str | None, log_format: str | None) -> int:
+    """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
+
+    return validate_command(input_csv, region=region)

@@ -36,7 +36,7 @@ class WaveConfig:
 
     canary: int = 0
     waves: tuple[str, ...] = ()  # "10" or "10%"; the last size repeats
-    pause_seconds: float = 0.0
+    pause: str | None = None  # "30s", "5m", …
     approve: bool = False
     max_failures: str | None = None  # "N" or "P%"
 
@@ -62,6 +62,7 @@ class RunConfig:
     skip_invalid: bool = False
     snapshot: bool = False
     skip_unchanged: bool = False
+    emulate: bool = False
     waves: WaveConfig = WaveConfig()
-    # Fixed credentials (only for --emulate); None means the standard AWS credential chain.
-    static_credentials: tuple[str, str] | None = None
+    # The command line as typed, to print the exact resume / retry commands in the summary.
+    argv: tuple[str, ...] = ()

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import anyio
+import click
 
+from batchproxy.config import WaveConfig
 from batchproxy.errors import UsageError
 from batchproxy.logs import get_logger
 from batchproxy.rows import Status
 from batchproxy.stats import RunStats
 
-__all__ = ["Rollout", "parse_duration", "parse_max_failures", "parse_wave_sizes"]
+__all__ = ["Rollout", "build_rollout", "parse_duration", "parse_max_failures", "parse_wave_sizes"]
 
 log = get_logger(__name__)
 
@@ -105,3 +108,24 @@ class Rollout:
         if self.max_failures is not None and failed > self.max_failures:
             return f"--max-failures exceeded: {failed} rows failed (threshold {self.max_failures})"
         return None
+
+
+def build_rollout(config: WaveConfig, total_rows: int) -> Rollout | None:
+    """The gate for one run from its options; None when the run is not gated at all."""
+    approve = None
+    if config.approve:
+        if not sys.stdin.isatty():
+            raise UsageError("--approve asks on the terminal between waves, but stdin is not a terminal")
+        approve = _ask
+    rollout = Rollout(
+        canary=config.canary,
+        wave_sizes=parse_wave_sizes(config.waves, total_rows),
+        pause_seconds=parse_duration(config.pause) if config.pause else 0.0,
+        approve=approve,
+        max_failures=parse_max_failures(config.max_failures, total_rows),
+    )
+    return rollout if rollout.gated else None
+
+
+def _ask(question: str) -> bool:
+    return click.confirm(question, default=False, err=True)

@@ -70,7 +70,7 @@ def differences(current: Mapping[str, Any] | None, desired: ProxySettings) -> li
     """``Field: old -> new`` for each field that differs, in input column names; empty when equal.
 
     With ``current`` None (no proxy yet) every field the put sets is listed against ``(none)``.
-    FallBackPhoneNumber values are sensitive, so a change to it is shown without the numbers.
+    The text goes to files only (0600, like the input that holds the same numbers), never to a log.
     """
     now = _comparable(current) if current is not None else None
     after = _comparable_settings(desired)
@@ -101,8 +101,6 @@ def _comparable_settings(settings: ProxySettings) -> dict[str, Any]:
 
 
 def _describe(column: str, old: Any, new: Any) -> str:
-    if column == columns.FALL_BACK_PHONE_NUMBER:
-        return f"{column}: {_hidden(old)} -> {_hidden(new)}"
     return f"{column}: {_show(old)} -> {_show(new)}"
 
 
@@ -114,7 +112,3 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _hidden(value: Any) -> str:
-    return _MISSING if value is None else "(set)"
