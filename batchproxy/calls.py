@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from batchproxy.errors import CallFailed, translate
 from batchproxy.ratelimit import AdaptiveLimiter
 from batchproxy.retry import RetryPolicy
@@ -58,6 +60,7 @@ class RowCaller:
         policy: RetryPolicy,
         stats: RunStats,
         breaker: AuthBreaker,
+        capacity: anyio.CapacityLimiter,
         region: str,
     ) -> None:
         self._client = client
@@ -65,6 +68,7 @@ class RowCaller:
         self._policy = policy
         self._stats = stats
         self._breaker = breaker
+        self._capacity = capacity
         self._region = region
         self.attempts = 0
         self.http_status: int | None = None
@@ -81,10 +85,8 @@ class RowCaller:
             # Other rows' answers already showed the credentials are refused; do not send more.
             raise BreakerOpen
         permit = await self._limiter.acquire()
-        self.attempts += 1
-        self._stats.on_attempt(self._region)
         try:
-            response: dict[str, Any] = await getattr(self._client, method)(**params)
+            response = await self._send(method, params)
         except Exception as exc:
             failure = translate(exc)
             if failure is None:
@@ -92,6 +94,18 @@ class RowCaller:
             self._note_failure(failure, permit)
             raise failure from exc
         self._note_success(response, permit)
+        return response
+
+    async def _send(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The request itself, holding one of the ``--concurrency`` slots while it is on the wire."""
+        async with self._capacity:
+            self.attempts += 1
+            self._stats.on_attempt(self._region)
+            self._stats.in_flight += 1
+            try:
+                response: dict[str, Any] = await getattr(self._client, method)(**params)
+            finally:
+                self._stats.in_flight -= 1
         return response
 
     def _note_failure(self, failure: CallFailed, permit: Any) -> None:

@@ -1,9 +1,10 @@
 """The scheduler: rows in, outcomes out, under the concurrency and rate ceilings.
 
-One anyio task group owns everything: a producer that feeds rows (wave by wave) into a bounded stream,
-``concurrency`` workers that each carry one row at a time through its operation, and the watchers for
-signals and the journal's group commit. The bounded stream is the backpressure: the reader never runs
-more than a few rows ahead of the workers, so memory does not grow with the input.
+One anyio task group owns everything: a producer that feeds rows (wave by wave) into one lane per
+(profile, region), workers per lane that each carry one row at a time through its operation, and the
+watchers for signals, the journal's group commit and the progress display. The lanes are the
+backpressure: the reader runs only a few rows ahead of the workers, so memory does not grow with the
+input, and a slow region's backlog never stops the other regions' rows (see ``lanes``).
 
 Stopping, whatever the reason (signal, failure threshold, auth breaker), goes one way: no new rows
 start, rows in flight finish within the grace period or are cancelled, and every row that did not reach
@@ -20,12 +21,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.abc import TaskGroup
 
 from batchproxy.calls import AuthBreaker, BreakerOpen, RowCaller
 from batchproxy.clients import ClientPool
 from batchproxy.errors import CallFailed
+from batchproxy.lanes import Lane, Lanes
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation
 from batchproxy.ratelimit import RateLimits
@@ -113,13 +114,14 @@ class Scheduler:
         self._caught_up = anyio.Event()
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
+        self._capacity = anyio.CapacityLimiter(self._concurrency)
+        self._lanes = Lanes(memory_rows=self._concurrency * 2)
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
         """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
 
         ``background`` tasks (journal group commit, progress display) run until the rows are done.
         """
-        send, receive = anyio.create_memory_object_stream[Row](self._concurrency * 2)
         async with anyio.create_task_group() as outer:
             if self._handle_signals:
                 outer.start_soon(self._watch_signals)
@@ -127,26 +129,25 @@ class Scheduler:
                 outer.start_soon(task)
             with self._work_scope:
                 async with anyio.create_task_group() as workers:
-                    workers.start_soon(self._produce, rows, send)
-                    for _ in range(self._concurrency):
-                        workers.start_soon(self._work, receive.clone())
-                    receive.close()
+                    workers.start_soon(self._produce, rows, workers)
             outer.cancel_scope.cancel()
-        self._skip_rest(receive, rows)
+        self._skip_rest(rows)
         self._stats.finished = time.monotonic()
         return self.control
 
     # -- producer ---------------------------------------------------------------------------------
 
-    async def _produce(self, rows: Iterator[Row], send: ObjectSendStream[Row]) -> None:
-        async with send:
+    async def _produce(self, rows: Iterator[Row], workers: TaskGroup) -> None:
+        try:
             sizes = self._waves.sizes() if self._waves else None
             left = next(sizes) if sizes else -1
             wave = 0
             for row in rows:
-                # Held until the stream takes it: if a cancel lands mid-send, _skip_rest records it.
+                # Held until its lane takes it: if a cancel lands while waiting, _skip_rest records it.
                 self._handing_over = row
-                await send.send(row)
+                lane = self._lane_for(row, workers)
+                await self._lanes.wait_for_room(lane)
+                lane.put(row)
                 self._handing_over = None
                 self._dispatched += 1
                 if self.control.stopping:
@@ -157,6 +158,18 @@ class Scheduler:
                         self.control.stop(reason)
                         return
                     wave, left = wave + 1, next(sizes)
+        finally:
+            self._lanes.close()
+
+    def _lane_for(self, row: Row, workers: TaskGroup) -> Lane:
+        """The row's (profile, region) lane; a new lane gets its own workers."""
+        lane, created = self._lanes.lane(row.target.domain)
+        if created:
+            # A full set per lane: workers only wait on their region's rate limiter, while the
+            # shared concurrency ceiling is held just for the time a request is on the wire.
+            for _ in range(self._concurrency):
+                workers.start_soon(self._work, lane)
+        return lane
 
     async def _finish_wave(self, wave: int) -> str | None:
         """Wait until every row handed out so far has an outcome, then let the rollout gate decide."""
@@ -168,17 +181,13 @@ class Scheduler:
 
     # -- workers ----------------------------------------------------------------------------------
 
-    async def _work(self, receive: ObjectReceiveStream[Row]) -> None:
-        async with receive:
-            async for row in receive:
-                if self.control.stopping or self._breaker.tripped:
-                    self._record(row, _skipped(self.control.reason or "Aborted", attempts=0))
-                    continue
-                self._stats.in_flight += 1
-                try:
-                    await self._carry(row)
-                finally:
-                    self._stats.in_flight -= 1
+    async def _work(self, lane: Lane) -> None:
+        while (row := await lane.get()) is not None:
+            self._lanes.taken()
+            if self.control.stopping or self._breaker.tripped:
+                self._record(row, _skipped(self.control.reason or "Aborted", attempts=0))
+                continue
+            await self._carry(row)
 
     async def _carry(self, row: Row) -> None:
         started = time.monotonic()
@@ -189,6 +198,7 @@ class Scheduler:
             policy=self._policy,
             stats=self._stats,
             breaker=self._breaker,
+            capacity=self._capacity,
             region=row.target.region,
         )
         try:
@@ -248,16 +258,12 @@ class Scheduler:
                 log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
                 self._work_scope.deadline = anyio.current_time() + self._grace
 
-    def _skip_rest(self, receive: MemoryObjectReceiveStream[Row], rows: Iterator[Row]) -> None:
+    def _skip_rest(self, rows: Iterator[Row]) -> None:
         """Record ``skipped`` for rows still queued or never read, so every row has a line."""
         reason = self.control.reason or "Aborted"
         if self._handing_over is not None:
             self._record(self._handing_over, _skipped(reason, attempts=0))
-        while True:
-            try:
-                row = receive.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                break
+        for row in self._lanes.drain():
             self._record(row, _skipped(reason, attempts=0))
         for row in rows:
             self._record(row, _skipped(reason, attempts=0))
