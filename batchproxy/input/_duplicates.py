@@ -22,7 +22,7 @@ KeyHash = Callable[[Key], int]
 _MASK64 = 2**64 - 1
 _PARTITIONS = 256
 _PARTITION_SHIFT = 56  # the top byte of a 64-bit hash picks its partition
-_BATCH_HASHES = 100_000  # candidate hashes confirmed per pass over the file (~20 MB of keys)
+_BATCH_HASHES = 50_000  # candidate hashes confirmed per pass over the file: ~10 MB of keys and hashes
 
 
 def default_key_hash(key: Key) -> int:
@@ -68,18 +68,21 @@ class DuplicateFinder:
     def _confirm_batch(
         self, batch: frozenset[int], rows: Iterable[tuple[int, Key]]
     ) -> Iterator[tuple[int, int, Key]]:
-        first_of: dict[Key, int] = {}  # keyed by the real key: colliding hashes stay apart
-        paired: set[Key] = set()  # keys whose first row has been reported
+        # Keyed by the real key, so colliding hashes stay apart; one string rather than a tuple of two
+        # halves what a key costs. The value is the key's first row, negated once that row has been
+        # reported: a second set of keys would cost as much again.
+        first_of: dict[str, int] = {}
         for number, key in rows:
             if self._hash(key) & _MASK64 not in batch:
                 continue
-            first = first_of.setdefault(key, number)
+            compact = "\0".join(key)  # unambiguous: a valid region holds no NUL
+            first = first_of.setdefault(compact, number)
             if first == number:
                 continue
-            if key not in paired:
-                paired.add(key)
+            if first > 0:
+                first_of[compact] = -first
                 yield first, number, key
-            yield number, first, key
+            yield number, abs(first), key
 
 
 class Bitmap:
