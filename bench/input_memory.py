@@ -1,0 +1,106 @@
+"""Peak memory and time of validating an input file, as the number of rows grows.
+
+For each size a CSV is generated once, then a fresh Python process (so that one measurement cannot
+inherit another's heap) runs ``input.scan`` and streams ``Scan.rows()`` through to the end, the way
+a run does, and reports its own peak RSS from ``resource.getrusage``. The ``repeated`` layout writes
+every connector twice, the worst case for the duplicate check: every row is a duplicate, every row
+is invalid, and the invalid report is written too.
+
+    python bench/input_memory.py [--sizes 10000,100000,1000000] [--layout unique|repeated|both]
+
+What to look for: RSS flat from 100k to 1M rows (CONTRACT; issue 6, scenario d: at most 150 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEADER = ["VoiceConnectorId", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries"]
+HEADER += ["FallBackPhoneNumber", "Disabled", "Region"]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-2", "ap-southeast-2"]
+
+
+def generate(path: Path, rows: int, *, repeated: bool) -> None:
+    """Realistic rows: 22-character ids like AWS's, fictional 555-01xx numbers, four regions."""
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(HEADER)
+        for number in range(rows):
+            connector = number // 2 if repeated else number
+            writer.writerow(
+                [
+                    f"bench{connector:017d}",
+                    str(30 + number % 600),
+                    "US;CA" if number % 3 else "GB;IE;FR",
+                    f"+1212555{number % 100 + 100:04d}" if number % 2 else "",
+                    ("true", "false", "")[number % 3],
+                    REGIONS[connector % len(REGIONS)],
+                ]
+            )
+
+
+def child(path: Path) -> None:
+    """Runs in the measured process: scan, write the report if invalid, stream every row."""
+    from batchproxy.input import invalid_report_path, scan  # noqa: PLC0415 -- only the child pays for it
+
+    started = time.perf_counter()
+    result = scan(path, default_region=None, needs_settings=True)
+    scanned = time.perf_counter()
+    if not result.ok:
+        result.write_invalid_report(invalid_report_path(path))
+    streamed = sum(1 for _ in result.rows())
+    finished = time.perf_counter()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    report = {
+        "rows": streamed,
+        "problems": result.problem_count,
+        "scan_s": scanned - started,
+        "total_s": finished - started,
+        "peak_mb": peak_kib / 1024,
+    }
+    print(json.dumps(report))
+
+
+def measure(path: Path) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, float] = json.loads(output)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--layout", choices=["unique", "repeated", "both"], default="both")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child is not None:
+        child(options.child)
+        return
+    layouts = ["unique", "repeated"] if options.layout == "both" else [options.layout]
+    sizes = [int(size) for size in options.sizes.split(",")]
+    print(f"{'layout':<9} {'rows':>9} {'problems':>9} {'scan s':>7} {'total s':>8} {'peak RSS MB':>12}")
+    with tempfile.TemporaryDirectory() as scratch:
+        for layout in layouts:
+            for size in sizes:
+                path = Path(scratch) / f"{layout}-{size}.csv"
+                generate(path, size, repeated=layout == "repeated")
+                row = measure(path)
+                print(
+                    f"{layout:<9} {size:>9,} {int(row['problems']):>9,} {row['scan_s']:>7.1f} "
+                    f"{row['total_s']:>8.1f} {row['peak_mb']:>12.1f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
