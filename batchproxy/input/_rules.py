@@ -63,6 +63,13 @@ def _required(text: str) -> str:
     return text
 
 
+def _connector_id(text: str) -> str:
+    # The model says the same with the pattern .*\S.*; this says it in words.
+    if not _required(text).strip():
+        raise _Invalid("must contain a character other than whitespace")
+    return text  # as given: surrounding spaces are the user's to keep
+
+
 def _minutes(text: str) -> int:
     if _DIGITS.fullmatch(_required(text)) is None:
         raise _Invalid("must be a whole number of minutes, written with the digits 0-9 only")
@@ -155,7 +162,7 @@ class RowChecker:
         self._needs_settings = needs_settings
         self._sensitive = model.sensitive_member_names()
         parsers: dict[str, Callable[[str], Any]] = {
-            VOICE_CONNECTOR_ID: _required,
+            VOICE_CONNECTOR_ID: _connector_id,
             REGION: functools.partial(_region, default=default_region),
             PROFILE: _profile,
         }

@@ -177,13 +177,7 @@ def scan(
     header = read_header(source, records, required=required)
     checker = RowChecker(header, default_region=default_region, needs_settings=needs_settings)
     tally, finder = _Tally(), DuplicateFinder(key_hash)
-    row_count = last_row = 0
-    for number, record in data_records(records):
-        row_count, last_row = row_count + 1, number
-        tally.add(checker.check(number, record).problems)
-        key = checker.key(record)
-        if key is not None:
-            finder.add(key)
+    row_count, last_row = _check_rows(data_records(records), checker, tally, finder)
     duplicate_of = RowMap(last_row)
     for number, other, key in finder.confirm(lambda: _keyed_rows(source, checker)):
         duplicate_of[number] = other
@@ -203,6 +197,20 @@ def scan(
         _invalid=tally.invalid,
         _duplicate_of=duplicate_of,
     )
+
+
+def _check_rows(
+    rows: Iterator[tuple[int, list[str]]], checker: RowChecker, tally: _Tally, finder: DuplicateFinder
+) -> tuple[int, int]:
+    """The main pass: every row's problems into ``tally``, its key into ``finder``; (count, last row)."""
+    count = last = 0
+    for number, record in rows:
+        count, last = count + 1, number
+        tally.add(checker.check(number, record).problems)
+        key = checker.key(record)
+        if key is not None:
+            finder.add(key)
+    return count, last
 
 
 def _keyed_rows(path: Path, checker: RowChecker) -> Iterator[tuple[int, Key]]:
