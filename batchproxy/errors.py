@@ -13,7 +13,6 @@ exception types.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,7 +134,7 @@ _MAYBE_SENT = (
     botocore.exceptions.ConnectionClosedError,
     botocore.exceptions.HTTPClientError,
     aiohttp.ClientError,
-    asyncio.TimeoutError,
+    TimeoutError,
     ConnectionError,
 )
 
