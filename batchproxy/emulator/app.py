@@ -89,10 +89,13 @@ class Emulator:
             self.stats.record(arrived, "Unknown", str(error.status))
             return _error_response(error)
         route, found = matched
+        self.stats.begin()
         try:
             response, outcome = await self._serve(request, route, found)
         except ApiError as error:
             response, outcome = _error_response(error), str(error.status)
+        finally:
+            self.stats.end()
         self.stats.record(arrived, route.operation, outcome)
         return response
 

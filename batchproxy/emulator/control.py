@@ -1,6 +1,7 @@
 """The emulator's own HTTP endpoints, under ``/_emulator/`` where no AWS path can be.
 
     GET    /_emulator/stats        counters (``?arrivals=1[&since=T]`` adds every kept arrival)
+                                   and the peak of requests served at once (``peak_in_flight``)
     DELETE /_emulator/stats        zero the counters (between benchmark phases)
     GET    /_emulator/state        connectors and proxies, per region
     POST   /_emulator/config       change dials: rate, burst, region, region_rates, faults, latency,

@@ -37,6 +37,17 @@ class Stats:
         # A tuple per arrival is about 100 bytes; the cap bounds a long benchmark's memory.
         self._arrivals: deque[tuple[float, str, str]] = deque(maxlen=capacity)
         self.started_at = time.monotonic()
+        # API requests being served now, and the most at once: a client's concurrency ceiling, as seen here.
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    def begin(self) -> None:
+        """An API request arrived; ``end`` follows once it is answered or dropped."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def end(self) -> None:
+        self.in_flight -= 1
 
     def record(self, arrived_at: float, operation: str, outcome: str) -> None:
         self.by_operation[(operation, outcome)] += 1
@@ -63,6 +74,7 @@ class Stats:
         self.by_operation.clear()
         self.accepted_writes.clear()
         self._arrivals.clear()
+        self.peak_in_flight = self.in_flight
 
     def to_json(self, *, with_arrivals: bool = False, since: float | None = None) -> dict[str, Any]:
         """The counters as ``GET /_emulator/stats`` serves them."""
@@ -76,6 +88,8 @@ class Stats:
             "by_operation": nested,
             "accepted_writes": dict(sorted(self.accepted_writes.items())),
             "arrivals_kept": len(self._arrivals),
+            "in_flight": self.in_flight,
+            "peak_in_flight": self.peak_in_flight,
         }
         if with_arrivals:
             body["arrivals"] = [list(item) for item in self._arrivals if since is None or item[0] >= since]
