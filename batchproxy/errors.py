@@ -140,12 +140,31 @@ _MAYBE_SENT = (
 
 
 def _from_transport_error(exc: BaseException) -> CallFailed | None:
+    if (dropped := _dropped_after_connecting(exc)) is not None:
+        return CallFailed(
+            kind=FailureKind.UNKNOWN_OUTCOME, code="ConnectionReset", message=_describe(dropped)
+        )
     if isinstance(exc, _NOT_SENT):
         code = "ConnectTimeout" if "timeout" in type(exc).__name__.lower() else "ConnectionError"
         return CallFailed(kind=FailureKind.TRANSIENT, code=code, message=_describe(exc))
     if isinstance(exc, _MAYBE_SENT):
         code = "ReadTimeout" if "timeout" in type(exc).__name__.lower() else "ConnectionReset"
         return CallFailed(kind=FailureKind.UNKNOWN_OUTCOME, code=code, message=_describe(exc))
+    return None
+
+
+def _dropped_after_connecting(exc: BaseException) -> BaseException | None:
+    """The aiohttp error inside an ``EndpointConnectionError`` that came after the connection was up.
+
+    aiobotocore wraps every aiohttp connection error in ``EndpointConnectionError``, also a reset of a
+    connection that had already carried the request; only ``ClientConnectorError`` (the connection
+    never opened) means the request was not sent.
+    """
+    if not isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return None
+    cause = getattr(exc, "kwargs", {}).get("error")
+    if isinstance(cause, aiohttp.ClientOSError) and not isinstance(cause, aiohttp.ClientConnectorError):
+        return cause
     return None
 
 
