@@ -1,0 +1,259 @@
+"""The auth breaker's rule, and ``RowCaller`` counting what went on the wire, through real calls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import anyio
+import pytest
+
+from batchproxy.calls import AuthBreaker, BreakerOpen, RowCaller
+from batchproxy.clients import ClientPool
+from batchproxy.emulator import Emulator, EmulatorConfig, serve
+from batchproxy.errors import CallFailed
+from batchproxy.ratelimit import RateLimits
+from batchproxy.retry import RetryPolicy
+from batchproxy.rows import FailureKind
+from batchproxy.stats import RunStats
+
+OPERATION = "PutVoiceConnectorProxy"
+REGION = "us-east-1"
+DENIED_KEY = "AKIDDENIEDBYEMULATOR"
+PUT: dict[str, Any] = {
+    "VoiceConnectorId": "vc-1",
+    "DefaultSessionExpiryMinutes": 45,
+    "PhoneNumberPoolCountries": ["US"],
+}
+
+
+def _failure(status: int | None, code: str = "X", kind: FailureKind = FailureKind.PERMANENT) -> CallFailed:
+    return CallFailed(kind=kind, code=code, message="", http_status=status)
+
+
+# -- AuthBreaker ----------------------------------------------------------------------------------
+
+
+def _tripped_after_each(breaker: AuthBreaker, answers: Sequence[CallFailed | None]) -> list[bool]:
+    """Feed ``answers`` (None = a success) one by one; whether the breaker was tripped after each."""
+    states = []
+    for answer in answers:
+        breaker.observe(answer)
+        states.append(breaker.tripped)
+    return states
+
+
+def test_breaker_trips_after_threshold_auth_refusals() -> None:
+    """``threshold`` 401/403 answers with nothing else before them trip it; it keeps the last one."""
+    breaker = AuthBreaker(threshold=3)
+    last = _failure(403, "ForbiddenException")
+    answers = [_failure(403, "AccessDeniedException"), _failure(401, "UnauthorizedClientException"), last]
+    assert _tripped_after_each(breaker, answers) == [False, False, True]
+    assert breaker.last_failure is last
+
+
+def test_breaker_never_trips_once_a_request_succeeded() -> None:
+    """A success first proves the credentials work: later 403s are per-row failures, not a stop."""
+    breaker = AuthBreaker(threshold=2)
+    assert not any(_tripped_after_each(breaker, [None] + [_failure(403)] * 10))
+
+
+def test_breaker_settles_on_any_answer_that_is_not_auth() -> None:
+    """A 404 (or any non-auth HTTP answer) means the service accepted the credentials."""
+    breaker = AuthBreaker(threshold=2)
+    answers = [_failure(404, "NotFoundException"), _failure(403), _failure(403)]
+    assert not any(_tripped_after_each(breaker, answers))
+
+
+def test_breaker_ignores_failures_without_an_answer() -> None:
+    """Connection errors say nothing about credentials: they neither settle nor trip the breaker."""
+    breaker = AuthBreaker(threshold=2)
+    answers = [
+        _failure(None, "ConnectionReset", FailureKind.UNKNOWN_OUTCOME),
+        _failure(403),
+        _failure(None, "ConnectTimeout", FailureKind.TRANSIENT),
+        _failure(401),
+    ]
+    assert _tripped_after_each(breaker, answers) == [False, False, False, True]
+
+
+def test_breaker_threshold_is_at_least_one() -> None:
+    """A threshold of 0 would trip before any answer; it is raised to 1 and trips on the first 403."""
+    breaker = AuthBreaker(threshold=0)
+    assert (breaker.threshold, breaker.tripped) == (1, False)
+    assert _tripped_after_each(breaker, [_failure(403)]) == [True]
+
+
+# -- RowCaller through the in-process emulator ----------------------------------------------------
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """An emulator with ``vc-1`` in us-east-1 that refuses ``DENIED_KEY``; faults are set per test."""
+    config = EmulatorConfig(
+        seed=23, connectors=((REGION, "vc-1"),), denied_access_keys=frozenset({DENIED_KEY})
+    )
+    async with serve(config) as running:
+        yield running
+
+
+class _Harness:
+    """What one scheduler worker gives a RowCaller: a client, a limiter, the policy, stats, breaker."""
+
+    def __init__(self, client: Any, *, max_attempts: int, breaker: AuthBreaker | None = None) -> None:
+        self.stats = RunStats()
+        self.limits = RateLimits(0, 1)
+        self.breaker = breaker or AuthBreaker(threshold=5)
+        self._client = client
+        # Real sleeps, kept short: the waits themselves are tests/test_retry.py's subject.
+        self._policy = RetryPolicy(max_attempts, base=0.001, cap=0.005)
+
+    def caller(self) -> RowCaller:
+        return RowCaller(
+            client=self._client,
+            limiter=self.limits.for_domain((None, REGION)),
+            policy=self._policy,
+            stats=self.stats,
+            breaker=self.breaker,
+            capacity=anyio.CapacityLimiter(4),
+            region=REGION,
+        )
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[Any]:
+    pool = ClientPool(
+        endpoint_url=emulator.url,
+        max_connections=4,
+        connect_timeout=5,
+        read_timeout=5,
+        static_credentials=("AKIDROWCALLERTEST001", "not-a-secret"),
+    )
+    async with pool:
+        yield await pool.client((None, REGION))
+
+
+async def _call(caller: RowCaller) -> dict[str, Any]:
+    with anyio.fail_after(10):
+        return await caller("put_voice_connector_proxy", **PUT)
+
+
+async def _fails(caller: RowCaller) -> CallFailed:
+    with pytest.raises(CallFailed) as raised:
+        await _call(caller)
+    return raised.value
+
+
+async def test_success_records_one_attempt_status_and_request_id(emulator: Emulator, client: Any) -> None:
+    """A put that succeeds at once: 1 attempt, http_status 200, the response's x-amzn-RequestId."""
+    harness = _Harness(client, max_attempts=3)
+    caller = harness.caller()
+    response = await _call(caller)
+    assert (caller.attempts, caller.http_status) == (1, 200)
+    assert caller.request_id == response["ResponseMetadata"]["RequestId"] != ""
+    assert (harness.stats.attempts, harness.stats.retries, harness.stats.in_flight) == (1, 0, 0)
+    assert emulator.stats.count(OPERATION) == 1
+
+
+async def test_retries_until_success_count_every_request(emulator: Emulator, client: Any) -> None:
+    """Seeded 503s and 500s: every row ends ok, and attempts summed over rows equal the emulator's count."""
+    emulator.set_faults({"503": 0.3, "500": 0.2})
+    harness = _Harness(client, max_attempts=20)
+    callers = [harness.caller() for _ in range(30)]
+    for caller in callers:
+        await _call(caller)
+        assert caller.http_status == 200
+    assert sum(c.attempts for c in callers) == emulator.stats.count(OPERATION) == harness.stats.attempts
+    assert harness.stats.retries == harness.stats.attempts - len(callers) > 0
+    assert emulator.stats.count(OPERATION, 200) == len(callers)
+
+
+async def test_exhausted_retries_keep_the_last_status_and_request_id(emulator: Emulator, client: Any) -> None:
+    """Always 503: max_attempts requests, then the last failure with its status and request id."""
+    emulator.set_faults({"503": 1.0})
+    caller = _Harness(client, max_attempts=3).caller()
+    failure = await _fails(caller)
+    assert (failure.code, failure.kind) == ("ServiceUnavailableException", FailureKind.TRANSIENT)
+    assert (caller.attempts, caller.http_status) == (3, 503)
+    assert caller.request_id == failure.request_id != ""
+    assert emulator.stats.count(OPERATION) == 3
+
+
+async def test_throttles_are_counted_and_reported_to_the_limiter(emulator: Emulator, client: Any) -> None:
+    """429s are retried, counted as throttles in the run's stats and in the domain's limiter."""
+    emulator.set_faults({"429": 1.0})
+    harness = _Harness(client, max_attempts=4)
+    caller = harness.caller()
+    failure = await _fails(caller)
+    assert (failure.kind, caller.attempts, caller.http_status) == (FailureKind.THROTTLED, 4, 429)
+    assert harness.stats.throttles == 4
+    assert harness.limits.for_domain((None, REGION)).statistics().throttles == 4
+
+
+async def test_not_found_is_not_retried(emulator: Emulator, client: Any) -> None:
+    """A 404 is permanent: one request, http_status 404, NotFoundException."""
+    caller = _Harness(client, max_attempts=5).caller()
+    with pytest.raises(CallFailed) as raised:
+        with anyio.fail_after(10):
+            await caller("put_voice_connector_proxy", **{**PUT, "VoiceConnectorId": "no-such"})
+    assert (raised.value.code, caller.attempts, caller.http_status) == ("NotFoundException", 1, 404)
+    assert emulator.stats.count(OPERATION) == 1
+
+
+@pytest.mark.parametrize("fault", ["reset", "lost"])
+async def test_a_dropped_connection_is_an_unknown_outcome(
+    emulator: Emulator, client: Any, fault: str
+) -> None:
+    """A connection dropped after the request was sent: the put may have applied, so the outcome is unknown.
+
+    ``lost`` really applies the change before dropping; either way each attempt is one request.
+    """
+    emulator.set_faults({fault: 1.0})
+    caller = _Harness(client, max_attempts=2).caller()
+    failure = await _fails(caller)
+    assert failure.kind is FailureKind.UNKNOWN_OUTCOME
+    assert failure.code == "ConnectionReset"
+    assert (caller.attempts, caller.http_status) == (2, None)
+    assert emulator.stats.count(OPERATION, fault) == 2 == emulator.stats.count(OPERATION)
+
+
+async def test_a_refused_connection_is_transient(client: Any) -> None:
+    """Nothing listening: the request never left, so the failure is transient (known not applied)."""
+    async with serve(EmulatorConfig()) as gone:
+        url = gone.url
+    pool = ClientPool(
+        endpoint_url=url,
+        max_connections=1,
+        connect_timeout=2,
+        read_timeout=2,
+        static_credentials=("AKIDX", "s"),
+    )
+    async with pool:
+        caller = _Harness(await pool.client((None, REGION)), max_attempts=2).caller()
+        failure = await _fails(caller)
+    assert (failure.kind, failure.code, caller.attempts) == (FailureKind.TRANSIENT, "ConnectionError", 2)
+
+
+async def test_denied_credentials_trip_the_shared_breaker(emulator: Emulator) -> None:
+    """403s feed the breaker; once it trips, the next row raises BreakerOpen without sending anything."""
+    pool = ClientPool(
+        endpoint_url=emulator.url,
+        max_connections=1,
+        connect_timeout=5,
+        read_timeout=5,
+        static_credentials=(DENIED_KEY, "not-a-secret"),
+    )
+    async with pool:
+        harness = _Harness(
+            await pool.client((None, REGION)), max_attempts=5, breaker=AuthBreaker(threshold=2)
+        )
+        for _ in range(2):
+            caller = harness.caller()
+            failure = await _fails(caller)
+            assert (failure.code, failure.http_status, caller.attempts) == ("AccessDeniedException", 403, 1)
+        assert harness.breaker.tripped
+        blocked = harness.caller()
+        with pytest.raises(BreakerOpen):
+            await _call(blocked)
+    assert blocked.attempts == 0
+    assert emulator.stats.count(OPERATION) == 2
