@@ -169,8 +169,21 @@ def _run_config(input_csv: Path, stem_suffix: str = "", **opts: Any) -> RunConfi
             approve=opts.get("approve", False),
             max_failures=opts.get("max_failures"),
         ),
-        argv=tuple(sys.argv),
+        argv=_invocation(),
     )
+
+
+def _invocation() -> tuple[str, ...]:
+    """The command line as typed, with a program name that runs batchproxy again (for the summary).
+
+    Under ``python -m batchproxy`` argv[0] is the path of ``__main__.py``, which is not a command; the
+    ``batchproxy`` script installed beside the interpreter runs the same code.
+    """
+    argv = list(sys.argv)
+    if argv and Path(argv[0]).name == "__main__.py":
+        script = Path(sys.executable).with_name("batchproxy")
+        argv[0] = str(script) if script.exists() else "batchproxy"
+    return tuple(argv)
 
 
 @main.command()
