@@ -139,8 +139,8 @@ def _exits(func: Callable[..., int]) -> Callable[..., None]:
     return wrapper
 
 
-def _run_config(input_csv: Path, stem_suffix: str = "", **opts: Any) -> RunConfig:
-    stem = input_csv.with_name(input_csv.stem + stem_suffix)
+def _run_config(input_csv: Path, **opts: Any) -> RunConfig:
+    stem = input_csv.with_name(input_csv.stem)
     emulate = bool(opts.get("emulate"))
     return RunConfig(
         input_path=input_csv,
@@ -222,7 +222,11 @@ def delete(input_csv: Path, **opts: Any) -> int:
 def rollback(results_csv: Path, **opts: Any) -> int:
     """Restore what `run --snapshot` recorded in RESULTS.csv, for its rows that are ok."""
 
-    return run_command("rollback", _run_config(results_csv, stem_suffix=".rollback", **opts))
+    # CONTRACT §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
+    stem = results_csv.with_name(results_csv.stem + ".rollback")
+    opts["results"] = opts.get("results") or stem.with_name(stem.name + ".csv")
+    opts["failures"] = opts.get("failures") or stem.with_name(stem.name + ".failed.csv")
+    return run_command("rollback", _run_config(results_csv, **opts))
 
 
 @main.command()
