@@ -10,13 +10,31 @@ import json
 from dataclasses import replace
 
 from batchproxy import input as input_file
+from batchproxy.errors import UsageError
 from batchproxy.operations.proxy_state import NO_PROXY, settings_from_proxy
 from batchproxy.rows import Outcome, Row, Status
 
-__all__ = ["RESTORE_COLUMN", "restorable"]
+__all__ = ["RESTORE_COLUMN", "check_snapshots", "restorable"]
 
 RESTORE_COLUMN = "previous_state"
 _STATUS_COLUMN = "status"
+
+
+def check_snapshots(scan: input_file.Scan) -> None:
+    """Refuse the file as a whole (CONTRACT §8) unless every ``ok`` row carries a ``previous_state``.
+
+    A results file always has the column; a run without ``--snapshot`` (or resumed without it) leaves
+    it empty, and restoring part of such a run would leave the rest in a state no one chose.
+    """
+    header = scan.header
+    why = "it was not written by `run --snapshot`, so there is nothing to roll back to; nothing was sent"
+    if RESTORE_COLUMN not in header.names:
+        raise UsageError(f"{scan.path} has no {RESTORE_COLUMN} column: {why}")
+    for item in scan.rows():
+        if not isinstance(item, Row) or _cell(item, header, _STATUS_COLUMN) != Status.OK.value:
+            continue
+        if not _cell(item, header, RESTORE_COLUMN):
+            raise UsageError(f"{scan.path}: row {item.number} is ok but has no {RESTORE_COLUMN}: {why}")
 
 
 def restorable(row: Row, header: input_file.Header) -> Row | Outcome:

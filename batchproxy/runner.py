@@ -21,7 +21,6 @@ import botocore.session
 from batchproxy import input as input_file
 from batchproxy.config import RunConfig
 from batchproxy.endpoint import Endpoint, endpoint
-from batchproxy.errors import UsageError
 from batchproxy.journal import Journal, OpenMode, RowNumbers, check_input, load_meta, plan_resume, save_meta
 from batchproxy.journal.meta import RunMeta
 from batchproxy.logs import get_logger
@@ -29,7 +28,7 @@ from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, R
 from batchproxy.plan_file import PlanFile
 from batchproxy.progress import ProgressDisplay
 from batchproxy.ratelimit import RateLimits
-from batchproxy.restore import RESTORE_COLUMN, restorable
+from batchproxy.restore import check_snapshots, restorable
 from batchproxy.retry import RetryPolicy
 from batchproxy.rollout import build_rollout
 from batchproxy.rows import Outcome, Row, Status
@@ -56,11 +55,8 @@ def run_command(command: str, config: RunConfig, *, plan_path: Path | None = Non
     operation = _operation(command, config)
     region = _default_region(config.region, config.profile, emulate=config.emulate)
     scan = _scan(config.input_path, default_region=region, needs_settings=operation.needs_settings)
-    if command == "rollback" and RESTORE_COLUMN not in scan.header.names:
-        raise UsageError(
-            f"{config.input_path} has no {RESTORE_COLUMN} column: it was not written by `run --snapshot`, "
-            "so there is nothing to roll back to"
-        )
+    if command == "rollback":
+        check_snapshots(scan)
     if not scan.ok and not config.skip_invalid:
         return _report_invalid(scan)
     job = _Job(command=command, config=config, operation=operation, scan=scan, plan_path=plan_path)
