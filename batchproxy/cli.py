@@ -23,7 +23,7 @@ from batchproxy.runner import run_command, validate_command
 
 __all__ = ["main"]
 
-EXIT_USAGE = 2
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -134,6 +134,11 @@ def _exits(func: Callable[..., int]) -> Callable[..., None]:
         except BatchproxyError as exc:
             click.echo(f"batchproxy: {exc}", err=True)
             code = EXIT_USAGE
+        except KeyboardInterrupt:
+            # SIGINT before the scheduler watches for it (validation, journal loading) or after it stops
+            # watching. Without this, click prints "Aborted!" and exits 1, which means "rows not ok".
+            click.echo("batchproxy: interrupted; the results file, if any, is resumable", err=True)
+            code = EXIT_INTERRUPTED
         sys.exit(code)
 
     return wrapper
