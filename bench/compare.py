@@ -1,0 +1,467 @@
+"""batchproxy against the clients a user would write instead, on the same input, against the emulator.
+
+    python bench/compare.py [--scenario a|b|c|d|all] [--rows N] [--clients batchproxy,aiohttp,...]
+
+Scenarios (issue 6):
+  a  emulator capacity 100/s, client ceiling 1,000/s, 5,000 rows
+  b  capacity 100/s, 30/s from t=20 s, 150/s from t=40 s (``--rate-schedule``), 5,000 rows (~60 s)
+  c  no capacity limit: pure client overhead, 10,000 rows, batchproxy ``--rate 0 --concurrency 64``
+  d  memory: ``batchproxy validate`` at 100k and 1M rows, and a ``--rate 0`` run at 20k and 100k rows
+     (the 1M-row run only with ``--scenario d``: it takes several minutes)
+
+Every (scenario, client) gets a fresh emulator subprocess (so its rate schedule starts with the
+client) and a fresh client process, whose CPU seconds and peak RSS are the kernel's accounting of
+that process alone (``os.wait4``). Requests sent, 429s and goodput come from the emulator's arrival
+log, not from the client; row latency comes from the client (batchproxy: ``duration_ms`` of the
+results file). Each scenario prints a markdown table and writes ``bench/out/<scenario>.json`` and
+``bench/out/<scenario>.md``; scenario b also writes ``bench/out/scenario_b.svg``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from _common import Child, aws_env, emulator, quantile, run_measured, write_input
+from chart_svg import write_chart
+
+OUT = Path(__file__).resolve().parent / "out"
+ALT_CLIENTS = Path(__file__).resolve().parent / "alt_clients.py"
+PUT = "PutVoiceConnectorProxy"
+CLIENTS = ("batchproxy", "aioboto3", "boto3", "aiohttp")
+CLIENT_TITLES = {
+    "batchproxy": "batchproxy",
+    "aioboto3": "aioboto3 gather, legacy retries",
+    "boto3": "boto3 threads, adaptive retries",
+    "aiohttp": "raw aiohttp, no signing (ceiling)",
+}
+LATENCY = "50ms"  # a loopback round trip is ~1 ms; AWS's is tens of ms, and pacing depends on it
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    rows: int
+    emulator_args: tuple[str, ...]
+    schedule: tuple[tuple[float, float], ...]  # (seconds since emulator start, capacity/s); 0 = none
+    batchproxy_rate: float
+    concurrency: int
+    timeout: float  # per client process, seconds
+
+
+SCENARIOS = {
+    "a": Scenario(
+        name="a",
+        title="(a) capacity 100/s, client ceiling 1,000/s",
+        rows=5000,
+        emulator_args=("--rate", "100", "--latency", LATENCY),
+        schedule=((0, 100),),
+        batchproxy_rate=1000,
+        concurrency=32,
+        timeout=240,
+    ),
+    "b": Scenario(
+        name="b",
+        title="(b) capacity 100/s, 30/s from 20 s, 150/s from 40 s",
+        rows=5000,
+        emulator_args=("--rate-schedule", "0:100,20:30,40:150", "--latency", LATENCY),
+        schedule=((0, 100), (20, 30), (40, 150)),
+        batchproxy_rate=1000,
+        concurrency=32,
+        timeout=300,
+    ),
+    "c": Scenario(
+        name="c",
+        title="(c) no capacity limit: client overhead",
+        rows=10000,
+        emulator_args=("--rate", "0"),
+        schedule=((0, 0),),
+        batchproxy_rate=0,
+        concurrency=64,
+        timeout=300,
+    ),
+}
+
+
+@dataclass
+class Measured:
+    """One client's run in one scenario: what the client said and what the emulator saw."""
+
+    client: str
+    rows: int
+    ok: int
+    child: Child
+    latencies_ms: list[float]
+    arrivals: list[tuple[float, str]]  # (seconds since emulator start, outcome) of each put
+    load_before: float
+    load_after: float
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def summary(self, schedule: Sequence[tuple[float, float]]) -> dict[str, Any]:
+        requests = len(self.arrivals)
+        accepted = sum(1 for _, outcome in self.arrivals if outcome == "200")
+        throttled = sum(1 for _, outcome in self.arrivals if outcome == "429")
+        first = self.arrivals[0][0] if self.arrivals else 0.0
+        last = self.arrivals[-1][0] if self.arrivals else 0.0
+        window = max(last - first, 1e-9)
+        capacity = mean_capacity(schedule, first, last)
+        goodput = accepted / window
+        return {
+            "client": self.client,
+            "rows": self.rows,
+            "ok": self.ok,
+            "errors": self.errors,
+            "requests": requests,
+            "accepted": accepted,
+            "throttled": throttled,
+            "throttle_share": throttled / requests if requests else 0.0,
+            "send_window_s": window,
+            "goodput_per_s": goodput,
+            "mean_capacity_per_s": capacity,
+            "goodput_of_capacity": goodput / capacity if capacity else None,
+            "p50_ms": quantile(self.latencies_ms, 0.50),
+            "p99_ms": quantile(self.latencies_ms, 0.99),
+            "wall_s": self.child.wall_seconds,
+            "rows_ok_per_s": self.ok / self.child.wall_seconds,
+            "cpu_s": self.child.cpu_seconds,
+            "cpu_s_per_1k_rows": self.child.cpu_seconds / self.rows * 1000,
+            "peak_rss_mb": self.child.peak_rss_mb,
+            "exit_code": self.child.exit_code,
+            "load_before": self.load_before,
+            "load_after": self.load_after,
+        }
+
+
+def mean_capacity(schedule: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """The schedule's average capacity over [start, end]; 0 when unlimited."""
+    if end <= start:
+        return capacity_at(schedule, start)
+    total = 0.0
+    bounds = [t for t, _ in schedule if start < t < end]
+    edges = [start, *bounds, end]
+    for left, right in itertools.pairwise(edges):
+        total += capacity_at(schedule, left) * (right - left)
+    return total / (end - start)
+
+
+def capacity_at(schedule: Sequence[tuple[float, float]], at: float) -> float:
+    rate = schedule[0][1]
+    for t, value in schedule:
+        if at >= t:
+            rate = value
+    return rate
+
+
+def per_second(arrivals: Sequence[tuple[float, str]], outcome: str, seconds: int) -> list[int]:
+    buckets = [0] * seconds
+    for at, what in arrivals:
+        if what == outcome and 0 <= at < seconds:
+            buckets[int(at)] += 1
+    return buckets
+
+
+def phases(measured: Measured, schedule: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Per capacity phase: goodput, 429 share, and how long until goodput came within 10% of it."""
+    if not measured.arrivals:
+        return []
+    last = measured.arrivals[-1][0]
+    seconds = int(last) + 1
+    accepted = per_second(measured.arrivals, "200", seconds)
+    found = []
+    for index, (start, capacity) in enumerate(schedule):
+        end = schedule[index + 1][0] if index + 1 < len(schedule) else last
+        if start >= last:
+            break
+        inside = [outcome for at, outcome in measured.arrivals if start <= at < end]
+        ok = sum(1 for outcome in inside if outcome == "200")
+        throttled = sum(1 for outcome in inside if outcome == "429")
+        settle = None
+        # The first whole second after the change in which the emulator accepted at least 90% of its
+        # capacity. Only "at least": above capacity is only ever the emulator's own saved-up burst.
+        for k in range(int(end - start)):
+            bucket = int(start) + k
+            if bucket < len(accepted) and accepted[bucket] >= 0.9 * capacity:
+                settle = k + 1
+                break
+        found.append(
+            {
+                "from_s": start,
+                "to_s": end,
+                "capacity_per_s": capacity,
+                "goodput_per_s": ok / (end - start) if end > start else 0.0,
+                "goodput_of_capacity": ok / (end - start) / capacity if end > start else 0.0,
+                "requests": len(inside),
+                "throttle_share": throttled / len(inside) if inside else 0.0,
+                "seconds_to_within_10pct": settle,
+            }
+        )
+    return found
+
+
+# -- running the clients -------------------------------------------------------------------------------
+
+
+def run_client(client: str, scenario: Scenario, input_path: Path, work: Path) -> Measured:
+    with emulator(*scenario.emulator_args) as emu:
+        load_before = os.getloadavg()[0]
+        if client == "batchproxy":
+            ok, latencies, errors, child = _run_batchproxy(emu.url, scenario, input_path, work)
+        else:
+            ok, latencies, errors, child = _run_alternative(client, emu.url, scenario, input_path, work)
+        load_after = os.getloadavg()[0]
+        stats = emu.stats(arrivals=True)
+    origin = stats["started_at"]
+    arrivals = [(at - origin, outcome) for at, operation, outcome in stats["arrivals"] if operation == PUT]
+    arrivals.sort()
+    return Measured(
+        client=client,
+        rows=scenario.rows,
+        ok=ok,
+        child=child,
+        latencies_ms=latencies,
+        arrivals=arrivals,
+        load_before=load_before,
+        load_after=load_after,
+        errors=errors,
+    )
+
+
+def _run_batchproxy(
+    url: str, scenario: Scenario, input_path: Path, work: Path
+) -> tuple[int, list[float], dict[str, int], Child]:
+    results, failures = work / "batchproxy.results.csv", work / "batchproxy.failed.csv"
+    command = [sys.executable, "-m", "batchproxy", "run", str(input_path), "--endpoint-url", url]
+    command += ["--region", "us-east-1", "--rate", f"{scenario.batchproxy_rate:g}"]
+    command += ["--concurrency", str(scenario.concurrency), "--force", "--log-format", "json"]
+    command += ["--results", str(results), "--failures", str(failures)]
+    child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=work / "batchproxy.log")
+    ok, latencies, errors = 0, [], dict[str, int]()
+    with results.open(encoding="utf-8", newline="") as stream:
+        for line in csv.DictReader(stream):
+            latencies.append(float(line["duration_ms"]))
+            if line["status"] == "ok":
+                ok += 1
+            else:
+                errors[line["error_code"]] = errors.get(line["error_code"], 0) + 1
+    return ok, latencies, errors, child
+
+
+def _run_alternative(
+    client: str, url: str, scenario: Scenario, input_path: Path, work: Path
+) -> tuple[int, list[float], dict[str, int], Child]:
+    out = work / f"{client}.json"
+    command = [sys.executable, str(ALT_CLIENTS), client, "--url", url, "--input", str(input_path)]
+    command += ["--concurrency", str(scenario.concurrency), "--out", str(out)]
+    child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=work / f"{client}.log")
+    if not out.exists():
+        raise RuntimeError(f"{client} wrote no results (exit {child.exit_code}):\n{child.stderr_tail}")
+    body = json.loads(out.read_text(encoding="utf-8"))
+    return int(body["ok"]), list(body["latencies_ms"]), dict(body["errors"]), child
+
+
+# -- tables --------------------------------------------------------------------------------------------
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def markdown(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    rule = ["---" if i == 0 else "---:" for i in range(len(header))]
+    rows = [header, rule, *lines]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
+
+
+def rate_table(summaries: Sequence[dict[str, Any]], *, overhead: bool) -> str:
+    header = ["client", "rows ok", "requests", "429 share", "goodput/s"]
+    header += ["rows/s (wall)", "vs aioboto3"] if overhead else ["of capacity"]
+    header += ["p50 ms", "p99 ms", "CPU s/1k rows", "peak RSS MB", "wall s"]
+    baseline = next((s["rows_ok_per_s"] for s in summaries if s["client"] == "aioboto3"), None)
+    lines = []
+    for s in summaries:
+        cells = [CLIENT_TITLES[s["client"]], f"{s['ok']:,}/{s['rows']:,}", f"{s['requests']:,}"]
+        cells += [f"{s['throttle_share']:.1%}", _num(s["goodput_per_s"])]
+        if overhead:
+            share = s["rows_ok_per_s"] / baseline if baseline else None
+            cells += [_num(s["rows_ok_per_s"]), "–" if share is None else f"{share:.0%}"]
+        else:
+            cells += ["–" if s["goodput_of_capacity"] is None else f"{s['goodput_of_capacity']:.2f}"]
+        cells += [_num(s["p50_ms"]), _num(s["p99_ms"]), _num(s["cpu_s_per_1k_rows"], 2)]
+        cells += [_num(s["peak_rss_mb"]), _num(s["wall_s"], 1)]
+        lines.append(cells)
+    return markdown(header, lines)
+
+
+def phase_table(client_phases: dict[str, list[dict[str, Any]]]) -> str:
+    header = ["client", "phase", "capacity/s", "goodput/s", "of capacity", "429 share", "s to within 10%"]
+    lines = []
+    for client, found in client_phases.items():
+        for phase in found:
+            settle = phase["seconds_to_within_10pct"]
+            lines.append(
+                [
+                    CLIENT_TITLES[client],
+                    f"{phase['from_s']:.0f}–{phase['to_s']:.0f} s",
+                    f"{phase['capacity_per_s']:g}",
+                    _num(phase["goodput_per_s"]),
+                    f"{phase['goodput_of_capacity']:.2f}",
+                    f"{phase['throttle_share']:.1%}",
+                    "never" if settle is None else ("–" if phase["from_s"] == 0 else str(settle)),
+                ]
+            )
+    return markdown(header, lines)
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "load_avg_1m_at_start": os.getloadavg()[0],
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def emit(name: str, text: str, raw: dict[str, Any]) -> None:
+    OUT.mkdir(exist_ok=True)
+    print(text, flush=True)
+    (OUT / f"{name}.md").write_text(text + "\n", encoding="utf-8")
+    (OUT / f"{name}.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+
+
+# -- scenarios -----------------------------------------------------------------------------------------
+
+
+def rate_scenario(scenario: Scenario, clients: Sequence[str], work: Path) -> None:
+    env = environment()
+    input_path = write_input(work / f"input-{scenario.name}.csv", scenario.rows)
+    measured = []
+    for client in clients:
+        print(f"  [{scenario.name}] {client} …", file=sys.stderr, flush=True)
+        measured.append(run_client(client, scenario, input_path, work))
+    summaries = [m.summary(scenario.schedule) for m in measured]
+    overhead = scenario.name == "c"
+    loads = ", ".join(f"{s['client']} {s['load_before']:.2f}" for s in summaries)
+    text = f"### {scenario.title}: {scenario.rows:,} rows, concurrency {scenario.concurrency}\n\n"
+    text += rate_table(summaries, overhead=overhead)
+    text += f"\n\nLoad average (1 min) before each client: {loads}.\n"
+    raw: dict[str, Any] = {"scenario": scenario.name, "environment": env, "clients": summaries}
+    if scenario.name == "b":
+        client_phases = {m.client: phases(m, scenario.schedule) for m in measured}
+        text += "\nPer phase:\n\n" + phase_table(client_phases) + "\n"
+        raw["phases"] = client_phases
+        raw["series"] = {m.client: series(m) for m in measured}
+        chosen = next((m for m in measured if m.client == "batchproxy"), measured[0])
+        write_chart(OUT / "scenario_b.svg", series(chosen), scenario.schedule, CLIENT_TITLES[chosen.client])
+    emit(scenario.name, text, raw)
+
+
+def series(measured: Measured) -> dict[str, list[int]]:
+    seconds = int(measured.arrivals[-1][0]) + 1 if measured.arrivals else 0
+    return {
+        "accepted": per_second(measured.arrivals, "200", seconds),
+        "throttled": per_second(measured.arrivals, "429", seconds),
+    }
+
+
+def memory_scenario(sizes_validate: Sequence[int], sizes_run: Sequence[int], work: Path) -> None:
+    env = environment()
+    results = []
+    for rows in sorted({*sizes_validate, *sizes_run}):
+        input_path = write_input(work / f"input-d-{rows}.csv", rows)
+        if rows in sizes_validate:
+            command = [sys.executable, "-m", "batchproxy", "validate", str(input_path)]
+            print(f"  [d] validate {rows:,} …", file=sys.stderr, flush=True)
+            child = run_measured(command, env=aws_env(), timeout=600, log=work / "validate.log")
+            results.append(_memory_line("validate", rows, rows if child.exit_code == 0 else 0, child))
+        if rows in sizes_run:
+            scenario = Scenario(
+                name="d",
+                title="",
+                rows=rows,
+                emulator_args=("--rate", "0"),
+                schedule=((0, 0),),
+                batchproxy_rate=0,
+                concurrency=64,
+                timeout=3600,
+            )
+            print(f"  [d] run {rows:,} …", file=sys.stderr, flush=True)
+            measured = run_client("batchproxy", scenario, input_path, work)
+            results.append(_memory_line("run --rate 0", rows, measured.ok, measured.child))
+        input_path.unlink()
+    header = ["step", "rows", "rows ok", "wall s", "rows/s", "CPU s/1k rows", "peak RSS MB"]
+    lines = [
+        [
+            r["step"],
+            f"{r['rows']:,}",
+            f"{r['ok']:,}",
+            _num(r["wall_s"], 1),
+            _num(r["rows"] / r["wall_s"]),
+            _num(r["cpu_s"] / r["rows"] * 1000, 2),
+            _num(r["peak_rss_mb"], 1),
+        ]
+        for r in results
+    ]
+    text = "### (d) memory at scale (batchproxy only)\n\n" + markdown(header, lines)
+    text += f"\n\nLoad average (1 min) at start: {env['load_avg_1m_at_start']:.2f}.\n"
+    emit("d", text, {"scenario": "d", "environment": env, "steps": results})
+
+
+def _memory_line(step: str, rows: int, ok: int, child: Child) -> dict[str, Any]:
+    return {
+        "step": step,
+        "rows": rows,
+        "ok": ok,
+        "wall_s": child.wall_seconds,
+        "cpu_s": child.cpu_seconds,
+        "peak_rss_mb": child.peak_rss_mb,
+        "exit_code": child.exit_code,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenario", choices=["a", "b", "c", "d", "all"], default="all")
+    parser.add_argument("--rows", type=int, help="rows for a/b/c (default: the scenario's own)")
+    parser.add_argument(
+        "--clients", default=",".join(CLIENTS), help="comma-separated subset of " + ", ".join(CLIENTS)
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="d: also run 1,000,000 rows (implied by --scenario d)"
+    )
+    args = parser.parse_args()
+    clients = [c for c in args.clients.split(",") if c]
+    unknown = set(clients) - set(CLIENTS)
+    if unknown:
+        parser.error(f"unknown clients: {', '.join(sorted(unknown))}")
+    chosen = ["a", "b", "c", "d"] if args.scenario == "all" else [args.scenario]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="batchproxy-bench-") as temp:
+        work = Path(temp)
+        for name in chosen:
+            if name == "d":
+                full = args.full or args.scenario == "d"
+                runs = [20_000, 100_000, 1_000_000] if full else [20_000, 100_000]
+                memory_scenario([100_000, 1_000_000], runs, work)
+                continue
+            scenario = SCENARIOS[name]
+            if args.rows:
+                scenario = Scenario(**{**scenario.__dict__, "rows": args.rows})
+            rate_scenario(scenario, clients, work)
+    print(f"\ntotal {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
