@@ -10,6 +10,7 @@ import json
 import shlex
 import shutil
 import stat
+import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -278,7 +279,16 @@ def test_unknown_connectors_fail_and_the_failure_report_finishes_them(tmp_path: 
         assert "--resume" not in retry
 
         emu.add_connectors([(rows[i]["Region"], rows[i]["VoiceConnectorId"]) for i in sorted(unknown)])
-        again = run_cli(*retry[1:])  # argv[0] is however batchproxy was started; run it the same way
+        # Exactly as printed: the summary's command must be runnable, program name included.
+        again = subprocess.run(
+            retry,
+            env=aws_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         assert again.returncode == 0, again.stderr
         assert emu.proxies() == _expected(rows)
     assert _statuses(read_csv(tmp_path / "input.failed.results.csv")) == {"ok": 5}
