@@ -30,7 +30,7 @@ from batchproxy.progress import ProgressDisplay
 from batchproxy.ratelimit import RateLimits
 from batchproxy.restore import check_snapshots, restorable
 from batchproxy.retry import RetryPolicy
-from batchproxy.rollout import build_rollout
+from batchproxy.rollout import Rollout, build_rollout
 from batchproxy.rows import Outcome, Row, Status
 from batchproxy.scheduler import Background, Recorder, Scheduler, StopControl
 from batchproxy.stats import RunStats
@@ -59,7 +59,12 @@ def run_command(command: str, config: RunConfig, *, plan_path: Path | None = Non
         check_snapshots(scan)
     if not scan.ok and not config.skip_invalid:
         return _report_invalid(scan)
-    job = _Job(command=command, config=config, operation=operation, scan=scan, plan_path=plan_path)
+    # Before the journal exists: a bad --waves/--max-failures or --approve without a terminal is a
+    # usage error that must leave no results file behind (a later run would find it and refuse).
+    rollout = build_rollout(config.waves, scan.row_count)
+    job = _Job(
+        command=command, config=config, operation=operation, scan=scan, rollout=rollout, plan_path=plan_path
+    )
     return anyio.run(job.run)
 
 
@@ -111,6 +116,7 @@ class _Job:
     config: RunConfig
     operation: Operation
     scan: input_file.Scan
+    rollout: Rollout | None = None
     plan_path: Path | None = None
 
     async def run(self) -> int:
@@ -200,7 +206,7 @@ class _Job:
             stats=stats,
             concurrency=config.concurrency,
             grace_seconds=config.grace_seconds,
-            waves=build_rollout(config.waves, self.scan.row_count),
+            waves=self.rollout,
         )
 
     async def _schedule(
