@@ -143,8 +143,14 @@ class Scheduler:
             left = next(sizes) if sizes else -1
             wave = 0
             for row in rows:
-                # Held until its lane takes it: if a cancel lands while waiting, _skip_rest records it.
+                # Held until its lane takes it: if the run stops first, _skip_rest records it.
                 self._handing_over = row
+                if sizes is not None and left == 0:
+                    # A wave ends only when a row follows it: no pause or question after the last one.
+                    if reason := await self._finish_wave(wave):
+                        self.control.stop(reason)
+                        return
+                    wave, left = wave + 1, next(sizes)
                 lane = self._lane_for(row, workers)
                 await self._lanes.wait_for_room(lane)
                 lane.put(row)
@@ -153,11 +159,6 @@ class Scheduler:
                 if self.control.stopping:
                     return
                 left -= 1
-                if sizes is not None and left == 0:
-                    if reason := await self._finish_wave(wave):
-                        self.control.stop(reason)
-                        return
-                    wave, left = wave + 1, next(sizes)
         finally:
             self._lanes.close()
 
