@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -155,8 +155,11 @@ class _Job:
             failures = journal.write_failure_report(config.failures_path)
         log.info("results written", lines=finished.lines, failures=failures)
         summary = self._summary(stats, control.reason, control.interrupted)
+        earlier = failures - (stats.done - stats.statuses[Status.OK])
+        if earlier > 0:  # --resume: rows an earlier run left failed, not sent again
+            summary = replace(summary, notes=[f"{earlier} row(s) already not ok from an earlier run"])
         print(render(summary))
-        return _exit_code(stats, interrupted=control.interrupted)
+        return _exit_code(not_ok=failures, interrupted=control.interrupted)
 
     def _check_resumable(self, journal: Journal) -> None:
         check = check_input(journal.state, self.scan.rows())
@@ -278,10 +281,12 @@ class _JournalRecorder:
         self._journal.record(row.number, row.values, invalid_outcome(row))
 
 
-def _exit_code(stats: RunStats, *, interrupted: bool) -> int:
+def _exit_code(*, not_ok: int, interrupted: bool) -> int:
+    """From the finished results file, not this run's rows only: after --resume, a row an earlier run
+    left failed is still not ok (CONTRACT §5)."""
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if stats.statuses[Status.OK] == stats.done else EXIT_NOT_ALL_OK
+    return EXIT_OK if not not_ok else EXIT_NOT_ALL_OK
 
 
 def _without(argv: list[str], *flags: str) -> list[str]:
