@@ -251,6 +251,10 @@ class _Job:
         argv = list(self.config.argv) or ["batchproxy", self.command, str(self.config.input_path)]
         resume = [*_without(argv, "--force", "--resume"), "--resume"]
         retry = _retry_argv(argv, self.command, self.config.input_path, self.config.failures_path)
+        if self.command == "rollback":
+            # A failure report has no previous_state column, so rollback would refuse it: go on from
+            # the rollback's own journal instead.
+            retry = [*_without(resume, "--retry-failed"), "--retry-failed"]
         return Summary(
             command=self.command,
             stats=stats,
