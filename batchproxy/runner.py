@@ -157,7 +157,11 @@ class _Job:
         summary = self._summary(stats, control.reason, control.interrupted)
         earlier = failures - (stats.done - stats.statuses[Status.OK])
         if earlier > 0:  # --resume: rows an earlier run left failed, not sent again
-            summary = replace(summary, notes=[f"{earlier} row(s) already not ok from an earlier run"])
+            summary = replace(
+                summary,
+                earlier_not_ok=earlier,
+                notes=[f"{earlier} row(s) already not ok from an earlier run"],
+            )
         print(render(summary))
         return _exit_code(not_ok=failures, interrupted=control.interrupted)
 

@@ -25,6 +25,8 @@ class Summary:
     resume_argv: Sequence[str] = ()
     retry_argv: Sequence[str] = ()
     notes: Sequence[str] = ()
+    # --resume: rows an earlier run left not ok and this run did not send again; they are still not ok.
+    earlier_not_ok: int = 0
 
 
 def render(summary: Summary) -> str:
@@ -51,14 +53,18 @@ def render(summary: Summary) -> str:
 
 
 def _headline(summary: Summary) -> str:
-    stats = summary.stats
     if summary.interrupted:
         return f"interrupted ({summary.stop_reason}); resumable"
     if summary.stop_reason:
         return f"stopped early: {summary.stop_reason}"
-    if stats.statuses[Status.OK] == stats.done:
+    if not _not_ok(summary):
         return "every row ok"
-    return f"finished; {stats.done - stats.statuses[Status.OK]} row(s) not ok"
+    return f"finished; {_not_ok(summary)} row(s) not ok"
+
+
+def _not_ok(summary: Summary) -> int:
+    stats = summary.stats
+    return stats.done - stats.statuses[Status.OK] + summary.earlier_not_ok
 
 
 def _status_counts(stats: RunStats) -> str:
@@ -85,8 +91,7 @@ def _region_lines(stats: RunStats) -> list[str]:
 def _next_steps(summary: Summary) -> list[str]:
     if summary.interrupted and summary.resume_argv:
         return [f"  resume:   {shlex.join(summary.resume_argv)}"]
-    stats = summary.stats
-    if summary.retry_argv and stats.done > stats.statuses[Status.OK]:
+    if summary.retry_argv and _not_ok(summary):
         lines = [f"  retry:    {shlex.join(summary.retry_argv)}"]
         if summary.resume_argv:
             lines.append(f"  or:       {shlex.join(summary.resume_argv)}")
