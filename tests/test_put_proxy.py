@@ -1,0 +1,79 @@
+"""PutProxy's read-back check: the put's response must echo what was asked, else `ReadBackMismatch`.
+
+The emulator stores exactly what it is sent, so it cannot be made to answer with something else;
+these tests hand ``PutProxy.apply`` a ``Caller`` (batchproxy's own interface, not the SDK) that
+answers with a crafted response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batchproxy.errors import CallFailed
+from batchproxy.operations import PutProxy
+from batchproxy.rows import FailureKind, ProxySettings, Row, Target
+
+SETTINGS = ProxySettings(
+    default_session_expiry_minutes=60,
+    phone_number_pool_countries=("US", "CA"),
+    fall_back_phone_number="+12065550100",
+    disabled=None,
+)
+ROW = Row(number=1, values=(), target=Target(voice_connector_id="vc1", region="us-east-1"), settings=SETTINGS)
+METADATA = {"HTTPStatusCode": 200, "RequestId": "req-1"}
+
+
+class _Answers:
+    """A ``Caller`` that records each call and answers puts with one fixed response."""
+
+    def __init__(self, put_response: dict[str, Any]) -> None:
+        self.put_response = put_response
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def __call__(self, method: str, **params: Any) -> dict[str, Any]:
+        self.calls.append((method, params))
+        return self.put_response
+
+
+def _echo(**changes: Any) -> dict[str, Any]:
+    proxy = {
+        "DefaultSessionExpiryMinutes": 60,
+        "Disabled": False,
+        "PhoneNumberCountries": ["CA", "US"],
+        "FallBackPhoneNumber": "+12065550100",
+    }
+    proxy.update(changes)
+    return {"Proxy": {k: v for k, v in proxy.items() if v is not None}, "ResponseMetadata": METADATA}
+
+
+async def test_a_faithful_echo_is_ok() -> None:
+    """The stored proxy equal by the comparison rules (countries as a set, no Disabled = false): ok."""
+    call = _Answers(_echo())
+    applied = await PutProxy().apply(ROW, call)
+    assert applied.extra == {}
+    assert [method for method, _ in call.calls] == ["put_voice_connector_proxy"]
+
+
+@pytest.mark.parametrize(
+    ("response", "named"),
+    [
+        (_echo(DefaultSessionExpiryMinutes=30), "DefaultSessionExpiryMinutes: 30 -> 60"),
+        (_echo(PhoneNumberCountries=["US"]), "PhoneNumberPoolCountries: US -> CA;US"),
+        (_echo(FallBackPhoneNumber=None), "FallBackPhoneNumber: (none) -> +12065550100"),
+        (_echo(Disabled=True), "Disabled: true -> false"),
+        ({"ResponseMetadata": METADATA}, "Proxy: missing from the response"),
+    ],
+)
+async def test_a_different_echo_fails_the_row_with_read_back_mismatch(
+    response: dict[str, Any], named: str
+) -> None:
+    """Any field stored differently (or no Proxy at all) is a permanent `ReadBackMismatch` naming it."""
+    with pytest.raises(CallFailed) as raised:
+        await PutProxy().apply(ROW, _Answers(response))
+    failure = raised.value
+    assert failure.code == "ReadBackMismatch"
+    assert failure.kind is FailureKind.PERMANENT
+    assert named in failure.message
+    assert (failure.http_status, failure.request_id) == (200, "req-1")
