@@ -24,7 +24,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from batchproxy.calls import AuthBreaker, BreakerOpen, RowCaller
-from batchproxy.clients import ClientPool
+from batchproxy.clients import ClientPool, Domain
 from batchproxy.errors import CallFailed
 from batchproxy.lanes import Lane, Lanes
 from batchproxy.logs import get_logger
@@ -107,7 +107,9 @@ class Scheduler:
         self._grace = grace_seconds
         self._waves = waves
         self._handle_signals = handle_signals
-        self._breaker = AuthBreaker(threshold=min(self._concurrency, 5))
+        # One per (profile, region): one account's refused credentials must not stop the others' rows.
+        self._breakers: dict[Domain, AuthBreaker] = {}
+        self._refused: set[Domain] = set()
         self.control = StopControl()
         self._dispatched = 0  # rows handed to the workers
         self._finished = 0  # of those, rows with an outcome
@@ -185,8 +187,9 @@ class Scheduler:
     async def _work(self, lane: Lane) -> None:
         while (row := await lane.get()) is not None:
             self._lanes.taken()
-            if self.control.stopping or self._breaker.tripped:
-                self._record(row, _skipped(self.control.reason or "Aborted", attempts=0))
+            domain = row.target.domain
+            if self.control.stopping or domain in self._refused:
+                self._record(row, _skipped(self.control.reason or self._refusal(domain), attempts=0))
                 continue
             await self._carry(row)
 
@@ -198,7 +201,7 @@ class Scheduler:
             limiter=self._limits.for_domain(row.target.domain),
             policy=self._policy,
             stats=self._stats,
-            breaker=self._breaker,
+            breaker=self._breaker(row.target.domain),
             capacity=self._capacity,
             region=row.target.region,
         )
@@ -213,7 +216,7 @@ class Scheduler:
             self._record(row, _skipped("AuthFailed", caller.attempts, started, caller))
         except CallFailed as failure:
             self._record(row, _failed(failure, caller, started))
-            self._check_breaker()
+            self._check_breaker(row.target.domain)
         else:
             self._record(row, _ok(applied.extra, caller, started))
 
@@ -236,14 +239,33 @@ class Scheduler:
         if self._waves is not None and (reason := self._waves.after_outcome(self._stats)):
             self.control.stop(reason)
 
-    def _check_breaker(self) -> None:
-        if self._breaker.tripped and not self.control.stopping:
-            failure = self._breaker.last_failure
-            code = failure.code if failure else "AuthFailed"
-            self.control.stop(
-                f"the first {self._breaker.threshold} requests were all refused ({code}): "
-                "check the credentials and their IAM permissions"
-            )
+    def _breaker(self, domain: Domain) -> AuthBreaker:
+        breaker = self._breakers.get(domain)
+        if breaker is None:
+            breaker = self._breakers[domain] = AuthBreaker(threshold=min(self._concurrency, 5))
+        return breaker
+
+    def _check_breaker(self, domain: Domain) -> None:
+        """A domain whose credentials are refused gets no more requests; the run stops only when
+        every domain seen so far is refused (with one profile and region: at once, as before)."""
+        if domain in self._refused or not self._breaker(domain).tripped or self.control.stopping:
+            return
+        self._refused.add(domain)
+        if self._refused.issuperset(self._lanes.by_domain):
+            self.control.stop(self._refusal(domain))
+        else:
+            profile, region = domain
+            log.warning("credentials refused: skipping this profile's rows", profile=profile, region=region)
+
+    def _refusal(self, domain: Domain) -> str:
+        breaker = self._breaker(domain)
+        code = breaker.last_failure.code if breaker.last_failure else "AuthFailed"
+        profile, region = domain
+        where = f" for profile {profile or '(default)'} in {region}" if len(self._lanes.by_domain) > 1 else ""
+        return (
+            f"the first {breaker.threshold} requests{where} were all refused ({code}): "
+            "check the credentials and their IAM permissions"
+        )
 
     # -- stopping ---------------------------------------------------------------------------------
 
