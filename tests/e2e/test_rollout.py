@@ -586,6 +586,26 @@ def test_each_profile_uses_its_own_credentials(tmp_path: Path) -> None:
     }
 
 
+def test_one_profile_refused_first_does_not_stop_the_other(tmp_path: Path) -> None:
+    """beta's rows come first and its key is refused: its rows stop after a few requests (`failed`,
+    then `skipped` without a request, resumable), while every alpha row is still applied."""
+    rows = [dict(row, Profile="beta" if i < 15 else "alpha") for i, row in enumerate(make_rows(30))]
+    source = write_csv(tmp_path / "input.csv", rows, header=(*HEADER, "Profile"))
+    with emulator("--connectors", str(source), "--deny-access-key", "AKIDBETATEST0000002") as emu:
+        done = _cli(emu, "run", source, "--concurrency", "4", env=_profiles_env(tmp_path))
+        refused = emu.stats()["by_operation"][PUT]["403"]
+        assert emu.proxies() == {(REGION, r["VoiceConnectorId"]): expected_proxy(r) for r in rows[15:]}
+    assert done.returncode == 1
+    assert 1 <= refused <= 4 + 4, refused  # the breaker's threshold, plus what was in flight
+    results = read_csv(tmp_path / "input.results.csv")
+    assert _statuses(results)[15:] == ["ok"] * 15
+    beta = results[:15]
+    assert {line["status"] for line in beta} == {"failed", "skipped"}
+    skipped = [line for line in beta if line["status"] == "skipped"]
+    assert {line["attempts"] for line in skipped} == {"0"}
+    assert all("profile beta" in line["error_message"] for line in skipped)
+
+
 def test_each_profile_and_region_is_its_own_rate_domain(tmp_path: Path) -> None:
     """`--rate 5 --burst 1` applies per (profile, region): two profiles' 10 rows each take ~2 s, not ~4 s."""
     rows = _with_profiles(make_rows(20), ("alpha", "beta"))
