@@ -511,6 +511,25 @@ def test_delete_with_only_the_id_column_uses_the_run_region(tmp_path: Path) -> N
     assert _statuses(read_csv(tmp_path / "ids.results.csv")) == ["ok"] * 5
 
 
+def test_delete_with_snapshot_can_be_rolled_back(tmp_path: Path) -> None:
+    """`delete --snapshot` records each proxy it takes down; `rollback` of its results puts them back."""
+    rows = make_rows(8)
+    source = write_csv(tmp_path / "setup.csv", rows)
+    with emulator("--connectors", str(source)) as emu:
+        assert _cli(emu, "run", source).returncode == 0
+        before = emu.proxies()
+        targets = [{"VoiceConnectorId": r["VoiceConnectorId"], "Region": r["Region"]} for r in rows]
+        listing = write_csv(tmp_path / "takedown.csv", targets, header=("VoiceConnectorId", "Region"))
+        assert _cli(emu, "delete", listing, "--snapshot").returncode == 0
+        assert emu.proxies() == {}
+        done = _cli(emu, "rollback", tmp_path / "takedown.results.csv")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert emu.proxies() == before
+    assert [line["action"] for line in read_csv(tmp_path / "takedown.results.rollback.csv")] == [
+        "restored"
+    ] * 8
+
+
 # -- many regions and profiles --------------------------------------------------------------------
 
 
