@@ -1,3 +1,3 @@
-from batchproxy.cli import main
+from batchproxy.entry import main
 
 main()

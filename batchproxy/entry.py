@@ -1,0 +1,29 @@
+"""The console entry point: a Ctrl-C or SIGTERM is ours from the first line, before heavy imports.
+
+Importing botocore takes about a second; a signal in that time would otherwise print a traceback
+(SIGINT) or kill the process without a word (SIGTERM). Nothing has been sent at that point, so the
+honest answer is exit 130 with one line. Once a command runs, ``cli`` and the scheduler take over.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+EXIT_INTERRUPTED = 130
+
+
+def _as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _as_interrupt)
+    try:
+        from batchproxy.cli import main as cli_main  # noqa: PLC0415 - the point is to import it late
+
+        cli_main()
+    except KeyboardInterrupt:
+        sys.stderr.write("batchproxy: interrupted before anything was sent\n")
+        sys.exit(EXIT_INTERRUPTED)
