@@ -128,8 +128,8 @@ def test_clean_run_writes_contract_files_and_a_summary(tmp_path: Path) -> None:
 
     assert "every row ok" in done.stdout
     assert "60 ok" in done.stdout
-    assert str(results_path.name) in done.stdout
-    assert str(failures_path.name) in done.stdout
+    assert f"results:  {results_path}" in done.stdout
+    assert f"failures: {failures_path}" in done.stdout
     assert "{" not in done.stdout  # logs never go to stdout
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines, "expected at least the 'results written' log line on stderr"
