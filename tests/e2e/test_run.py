@@ -7,6 +7,7 @@ judges it by its exit code, its files, its streams and what the emulator saw on 
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import shutil
 import stat
@@ -300,10 +301,17 @@ def test_unknown_connectors_fail_and_the_failure_report_finishes_them(tmp_path: 
 
 
 def test_rate_ceiling_holds_at_the_emulator_retries_included(tmp_path: Path) -> None:
-    """``--rate 20 --burst 5``: no 1-second window of arrivals holds more than 25 requests, although
-    seeded 503s add retries; and the run does get near the ceiling.
+    """``--rate 20 --burst 5``: no 1-second window of arrivals holds more than rate + burst = 25
+    requests, give or take what 100 ms of delivery jitter can add, although seeded 503s add retries;
+    and the run does reach the ceiling.
+
+    The client enforces the ceiling when it grants a permit; the emulator stamps the arrival. A
+    request whose way to the wire is slower than the next one's (the first requests open their
+    connections) shifts into the next window, so arrivals may show up to ``rate x jitter`` more than
+    the permits did. Measured: exactly 25 in most runs, 26 in about one in six.
     """
     rate, burst = 20, 5
+    jitter = 0.1  # seconds between permit and arrival that the count allows for
     rows = make_rows(90)
     source = write_csv(tmp_path / "input.csv", rows)
     with emulator("--connectors", str(source), "--fail", "503=0.15", "--seed", "9") as emu:
@@ -313,10 +321,12 @@ def test_rate_ceiling_holds_at_the_emulator_retries_included(tmp_path: Path) -> 
     times = [at for at, operation, _ in stats["arrivals"] if operation == OPERATION]
     assert len(times) > len(rows)  # the 503s were retried, and the retries are in the count
     busiest = _max_in_window(times, 1.0)
-    assert busiest <= rate + burst, busiest
-    assert busiest >= rate // 2, f"the run never came near the ceiling ({busiest} in a second)"
+    assert busiest <= rate + burst + math.ceil(rate * jitter), busiest
+    # The same bound stated without slack: a window shortened by the jitter holds at most rate + burst.
+    assert _max_in_window(times, 1.0 - jitter) <= rate + burst
+    assert busiest >= rate, f"the run never reached the ceiling ({busiest} in a second)"
     span = max(times) - min(times)
-    assert len(times) / span <= rate * 1.1 + burst / span, (len(times), span)
+    assert len(times) <= rate * (span + jitter) + burst, (len(times), span)
 
 
 def test_concurrency_ceiling_holds_across_regions(tmp_path: Path) -> None:
