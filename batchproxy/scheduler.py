@@ -120,6 +120,7 @@ class Scheduler:
         # One per (profile, region): one account's refused credentials must not stop the others' rows.
         self._breakers: dict[Domain, AuthBreaker] = {}
         self._refused: set[Domain] = set()
+        self._read_all = False  # the producer has handed out the last row
         self.control = StopControl()
         self._dispatched = 0  # rows handed to the workers
         self._finished = 0  # of those, rows with an outcome
@@ -175,6 +176,8 @@ class Scheduler:
                 if self.control.stopping:
                     return
                 left -= 1
+            self._read_all = True
+            self._stop_if_all_refused()
         finally:
             self._lanes.close()
 
@@ -260,24 +263,30 @@ class Scheduler:
         return breaker
 
     def _check_breaker(self, domain: Domain) -> None:
-        """A domain whose credentials are refused gets no more requests; the run stops only when
-        every domain seen so far is refused (with one profile and region: at once, as before)."""
+        """A domain whose credentials are refused gets no more requests: its workers skip its rows.
+
+        The run does not stop for it, since rows further down may belong to a profile whose key works
+        (the reader is only a few rows ahead). Once every row is read and every domain is refused, the
+        run counts as stopped by the breaker, so the summary says why.
+        """
         if domain in self._refused or not self._breaker(domain).tripped or self.control.stopping:
             return
         self._refused.add(domain)
-        if self._refused.issuperset(self._lanes.by_domain):
-            self.control.stop(self._refusal(domain))
-        else:
-            profile, region = domain
-            log.warning("credentials refused: skipping this profile's rows", profile=profile, region=region)
+        profile, region = domain
+        log.warning("credentials refused: skipping the rest of its rows", profile=profile, region=region)
+        self._stop_if_all_refused()
+
+    def _stop_if_all_refused(self) -> None:
+        if self._read_all and self._refused and self._refused.issuperset(self._lanes.by_domain):
+            self.control.stop(self._refusal(next(iter(self._refused))))
 
     def _refusal(self, domain: Domain) -> str:
         breaker = self._breaker(domain)
         code = breaker.last_failure.code if breaker.last_failure else "AuthFailed"
         profile, region = domain
-        where = f" for profile {profile or '(default)'} in {region}" if len(self._lanes.by_domain) > 1 else ""
+        where = f"in {region}" if profile is None else f"for profile {profile} in {region}"
         return (
-            f"the first {breaker.threshold} requests{where} were all refused ({code}): "
+            f"the first {breaker.threshold} requests {where} were all refused ({code}): "
             "check the credentials and their IAM permissions"
         )
 
