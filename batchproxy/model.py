@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import botocore.session
@@ -22,6 +22,8 @@ SIGNING_NAME = "chime"
 __all__ = [
     "SERVICE_NAME",
     "SIGNING_NAME",
+    "Accepts",
+    "acceptor",
     "operation",
     "sensitive_member_names",
     "service_model",
@@ -58,6 +60,75 @@ def validate_members(shape: StructureShape, params: Mapping[str, Any]) -> list[t
     members are not reported: AWS ignores them too.
     """
     return list(_structure_problems(shape, params, prefix=""))
+
+
+Accepts = Callable[[Any], bool]
+
+
+def acceptor(shape: Shape) -> Accepts:
+    """The rules ``validate_members`` checks for a value of ``shape``, compiled into one yes/no test.
+
+    The shape is walked here, once, not for every value: bounds are read and patterns compiled up
+    front. True exactly when ``validate_members`` would report nothing for the value; for a value it
+    refuses, ask ``validate_members`` what is wrong (the messages live there only).
+    """
+    kind = shape.type_name
+    if kind == "structure":
+        assert isinstance(shape, StructureShape)
+        return _structure_acceptor(shape)
+    if kind == "list":
+        assert isinstance(shape, ListShape)
+        return _list_acceptor(shape)
+    if kind == "string":
+        return _string_acceptor(shape)
+    if kind in ("integer", "long"):
+        low, high = _bounds(shape)
+        return lambda value: type(value) is int and low <= value <= high  # a bool is not an int in JSON
+    if kind == "boolean":
+        return lambda value: isinstance(value, bool)
+    return lambda value: True  # validate_members checks nothing else either
+
+
+def _bounds(shape: Shape) -> tuple[float, float]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    return (-float("inf") if low is None else low), (float("inf") if high is None else high)
+
+
+def _structure_acceptor(shape: StructureShape) -> Accepts:
+    required = tuple(shape.required_members)
+    members = tuple((name, acceptor(member)) for name, member in shape.members.items())
+
+    def accepts(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        if any(value.get(name) is None for name in required):
+            return False
+        return all(value[name] is None or check(value[name]) for name, check in members if name in value)
+
+    return accepts
+
+
+def _list_acceptor(shape: ListShape) -> Accepts:
+    low, high = _bounds(shape)
+    item = acceptor(shape.member)
+    return lambda value: isinstance(value, list) and low <= len(value) <= high and all(map(item, value))
+
+
+def _string_acceptor(shape: Shape) -> Accepts:
+    low, high = _bounds(shape)
+    pattern = shape.metadata.get("pattern")
+    search = None if pattern is None else _compiled(pattern).search
+    allowed = frozenset(shape.enum) if shape.enum else None
+
+    def accepts(value: Any) -> bool:
+        return (
+            isinstance(value, str)
+            and low <= len(value) <= high
+            and (search is None or search(value) is not None)
+            and (allowed is None or value in allowed)
+        )
+
+    return accepts
 
 
 def _structure_problems(

@@ -56,3 +56,38 @@ def test_validate_members_names_each_broken_rule() -> None:
     assert problems["FallBackPhoneNumber"].startswith("must match")
     missing = dict(model.validate_members(_put_shape(), {}))
     assert missing["PhoneNumberPoolCountries"] == "is required"
+
+
+def test_acceptor_agrees_with_validate_members() -> None:
+    """The compiled check accepts exactly the values ``validate_members`` finds nothing wrong with."""
+    shape = _put_shape()
+    samples: dict[str, list[object]] = {
+        "VoiceConnectorId": ["abc", " x ", "", "   ", "x" * 128, "x" * 129, 5, None],
+        "DefaultSessionExpiryMinutes": [1, 0, -3, 2**31, True, "60", 6.0],
+        "PhoneNumberPoolCountries": [
+            ["US"],
+            ["US", "CA"],
+            [],
+            ["US"] * 100,
+            ["US"] * 101,
+            ["us"],
+            "US",
+            ("US",),
+        ],
+        "FallBackPhoneNumber": ["+14155550100", "0123", "", 14155550100],
+        "Disabled": [True, False, 1, "true"],
+    }
+    for member, values in samples.items():
+        accepts = model.acceptor(shape.members[member])
+        for value in values:
+            clean = not any(
+                path.split("[")[0] == member for path, _ in model.validate_members(shape, {member: value})
+            )
+            assert accepts(value) == clean, (member, value)
+    request = {
+        "VoiceConnectorId": "abc",
+        "DefaultSessionExpiryMinutes": 60,
+        "PhoneNumberPoolCountries": ["US"],
+    }
+    assert model.acceptor(shape)(request)
+    assert not model.acceptor(shape)({"VoiceConnectorId": "abc"})

@@ -81,7 +81,7 @@ def _minutes(text: str) -> int:
     return int(text)
 
 
-def _countries(text: str) -> list[str]:
+def _countries(text: str) -> tuple[str, ...]:
     codes = _required(text).split(";")
     bad = [
         f"code {number} is empty" if code == "" else f"code {number} ({code!r}) is not two letters A-Z"
@@ -91,7 +91,7 @@ def _countries(text: str) -> list[str]:
     if bad:
         listed = "; ".join(bad[:_LISTED]) + (f"; and {len(bad) - _LISTED} more" if len(bad) > _LISTED else "")
         raise _Invalid(f"must be country codes such as US;CA, separated by ';': {listed}")
-    return codes
+    return tuple(codes)
 
 
 def _fall_back(text: str) -> str | None:
@@ -143,6 +143,53 @@ def _member_path(path: str) -> tuple[str, int | None]:
     return match[1], None if match[2] is None else int(match[2])
 
 
+def _as_param(value: Any) -> Any:
+    """A parsed value as the JSON protocol carries it: the model wants a list where we keep a tuple."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _model_message(member: str, value: Any) -> str:
+    """What the model says is wrong with one member's value: each broken rule, items numbered from 1."""
+    param = _as_param(value)
+    texts = []
+    for path, text in model.validate_members(_put_shape(), {member: param}):
+        name, index = _member_path(path)
+        if name != member:
+            continue  # another member "is required": not this cell's business
+        texts.append(("" if index is None else f"item {index + 1} ({param[index]!r}) ") + text)
+    return "; ".join(texts)
+
+
+# (parsed value, None) for a good cell; (None, what is wrong) for a bad one.
+Verdict = tuple[Any, str | None]
+
+# Cells of every column but the id repeat from row to row (a few minute values and country lists, one
+# fallback number for many connectors), so their verdicts are remembered, in bounded caches; so are
+# the settings they make up. A cache that misses costs a lookup more than not having it.
+_REPEATING = frozenset(INPUT_COLUMNS) - {VOICE_CONNECTOR_ID}
+_REMEMBERED = 4096
+
+
+def _cell_rule(column: str, parse: Callable[[str], Any]) -> Callable[[str], Verdict]:
+    """One column's whole check: our rule, then the model's for an API member (compiled once here)."""
+    shape = _put_shape()
+    accepts = model.acceptor(shape.members[column]) if column in shape.members else None
+
+    def verdict(text: str) -> Verdict:
+        try:
+            value = parse(text)
+        except _Invalid as exc:
+            return None, str(exc)
+        # Only a parsed value meets the model, so the model never repeats a problem ours found.
+        if value is None or accepts is None or accepts(_as_param(value)):
+            return value, None
+        return None, _model_message(column, value) or None
+
+    if column in _REPEATING:
+        return functools.lru_cache(maxsize=_REMEMBERED)(verdict)
+    return verdict
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
     """One row's verdict: ``row`` when valid, else the problems (in the order of the file's columns)."""
@@ -152,8 +199,16 @@ class Checked:
     problems: tuple[Problem, ...]
 
 
+# Where each column's parsed value sits in the list ``RowChecker.check`` fills.
+_SLOT = {column: slot for slot, column in enumerate(INPUT_COLUMNS)}
+
+
 class RowChecker:
-    """Checks the rows of one header; built once per pass over the file."""
+    """Checks the rows of one header; built once per pass over the file.
+
+    Everything that does not depend on the row is settled here: which rule checks which position, the
+    model's constraints compiled, and the verdict of every column the file lacks.
+    """
 
     def __init__(self, header: Header, *, default_region: str | None, needs_settings: bool) -> None:
         self._width = len(header.names)
@@ -173,7 +228,21 @@ class RowChecker:
                 FALL_BACK_PHONE_NUMBER: _fall_back,
                 DISABLED: _disabled,
             }
-        self._parsers = sorted(parsers.items(), key=lambda item: self._position(item[0]))
+        ordered = sorted(parsers.items(), key=lambda item: self._position(item[0]))
+        # Present columns in file order; a missing column's cell is always "", so its verdict is too.
+        self._present: list[tuple[int, int, str, Callable[[str], Verdict]]] = []
+        self._absent: list[tuple[str, str]] = []  # (column, what is wrong), after the present ones
+        self._values: list[Any] = [None] * len(INPUT_COLUMNS)
+        for column, parse in ordered:
+            rule = _cell_rule(column, parse)
+            at = self._at[column]
+            if at is not None:
+                self._present.append((at, _SLOT[column], column, rule))
+                continue
+            value, message = rule("")
+            self._values[_SLOT[column]] = value
+            if message is not None:
+                self._absent.append((column, message))
 
     def _position(self, column: str) -> int:
         at = self._at[column]
@@ -185,19 +254,20 @@ class RowChecker:
         return record[at] if at is not None and at < len(record) else ""
 
     def check(self, number: int, record: Sequence[str]) -> Checked:
-        values: dict[str, Any] = {}
-        ours: dict[str, str] = {}
-        for column, parse in self._parsers:
-            try:
-                values[column] = parse(self.cell(record, column))
-            except _Invalid as exc:
-                ours[column] = str(exc)
-        # Only parsed cells become parameters, so the model never repeats a cell ours flagged.
-        messages = ours | self._model_messages(values)
-        problems = [self._problem(number, record, c, messages[c]) for c, _ in self._parsers if c in messages]
-        if len(record) > self._width:
+        width = self._width
+        cells = tuple(record[:width]) + ("",) * (width - len(record))
+        values = self._values.copy()
+        problems: list[Problem] = []
+        for at, slot, column, rule in self._present:
+            value, message = rule(cells[at])
+            if message is None:
+                values[slot] = value
+            else:
+                problems.append(self._problem(number, column, cells[at], message))
+        for column, message in self._absent:
+            problems.append(Problem(number, column, "", message))
+        if len(record) > width:
             problems.append(self._extra_fields(number, record))
-        cells = tuple(record[: self._width]) + ("",) * (self._width - len(record))
         if problems:
             return Checked(cells, None, tuple(problems))
         return Checked(cells, self._row(number, cells, values), ())
@@ -212,20 +282,7 @@ class RowChecker:
         except _Invalid:
             return None
 
-    def _model_messages(self, values: dict[str, Any]) -> dict[str, str]:
-        shape = _put_shape()
-        params = {name: v for name, v in values.items() if name in shape.members and v is not None}
-        found: dict[str, list[str]] = {}
-        for path, text in model.validate_members(shape, params):
-            member, index = _member_path(path)
-            if member not in params:
-                continue  # "is required": ours reported the cell already, or this operation does not send it
-            item = "" if index is None else f"item {index + 1} ({params[member][index]!r}) "
-            found.setdefault(member, []).append(item + text)
-        return {member: "; ".join(texts) for member, texts in found.items()}
-
-    def _problem(self, number: int, record: Sequence[str], column: str, text: str) -> Problem:
-        value = self.cell(record, column)
+    def _problem(self, number: int, column: str, value: str, text: str) -> Problem:
         return Problem(number, column, mask(value) if column in self._sensitive else value, text)
 
     def _extra_fields(self, number: int, record: Sequence[str]) -> Problem:
@@ -237,19 +294,34 @@ class RowChecker:
             f"the row has {len(record)} fields but the header has {self._width} columns",
         )
 
-    def _row(self, number: int, cells: tuple[str, ...], values: dict[str, Any]) -> Row:
+    def _row(self, number: int, cells: tuple[str, ...], values: list[Any]) -> Row:
         target = Target(
-            voice_connector_id=values[VOICE_CONNECTOR_ID], region=values[REGION], profile=values[PROFILE]
+            voice_connector_id=values[_SLOT[VOICE_CONNECTOR_ID]],
+            region=values[_SLOT[REGION]],
+            profile=values[_SLOT[PROFILE]],
         )
         settings = None
         if self._needs_settings:
-            settings = ProxySettings(
-                default_session_expiry_minutes=values[DEFAULT_SESSION_EXPIRY_MINUTES],
-                phone_number_pool_countries=tuple(values[PHONE_NUMBER_POOL_COUNTRIES]),
-                fall_back_phone_number=values[FALL_BACK_PHONE_NUMBER],
-                disabled=values[DISABLED],
+            settings = _settings(
+                values[_SLOT[DEFAULT_SESSION_EXPIRY_MINUTES]],
+                values[_SLOT[PHONE_NUMBER_POOL_COUNTRIES]],
+                values[_SLOT[FALL_BACK_PHONE_NUMBER]],
+                values[_SLOT[DISABLED]],
             )
         return Row(number=number, values=cells, target=target, settings=settings)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _settings(
+    minutes: int, countries: tuple[str, ...], fall_back: str | None, disabled: bool | None
+) -> ProxySettings:
+    """Rows share equal settings objects: they are immutable, and most rows repeat a few."""
+    return ProxySettings(
+        default_session_expiry_minutes=minutes,
+        phone_number_pool_countries=countries,
+        fall_back_phone_number=fall_back,
+        disabled=disabled,
+    )
 
 
 def duplicate_problem(number: int, other: int, key: Key) -> Problem:

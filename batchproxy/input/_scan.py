@@ -206,10 +206,15 @@ def _check_rows(
     count = last = 0
     for number, record in rows:
         count, last = count + 1, number
-        tally.add(checker.check(number, record).problems)
-        key = checker.key(record)
-        if key is not None:
-            finder.add(key)
+        checked = checker.check(number, record)
+        row = checked.row
+        if row is not None:
+            finder.add((row.target.region, row.target.voice_connector_id))  # what ``key`` would say
+        else:
+            tally.add(checked.problems)
+            key = checker.key(record)
+            if key is not None:
+                finder.add(key)
     return count, last
 
 
