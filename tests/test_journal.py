@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -410,6 +411,28 @@ def test_a_row_edited_since_it_was_applied_is_sent_again(results: Path) -> None:
         decision = plan_resume(state, make_row(number, minutes=90))
         assert (decision.send, decision.reason) == (True, ResumeReason.CHANGED)
     assert ResumeReason.CHANGED.value == "settings changed since it was applied: re-sending"
+
+
+def test_fingerprints_tell_every_field_apart() -> None:
+    """Each field of what a row asks for changes the fingerprint, however the cells' text could align."""
+    base = make_row(1, connector="ab")
+    settings = base.settings
+    assert settings is not None
+    variants = [
+        replace(base, target=Target(voice_connector_id="ab", region="us-east-1", profile="p")),
+        replace(base, target=Target(voice_connector_id="ab", region="us-east-2")),
+        replace(base, target=Target(voice_connector_id="a", region="bus-east-1")),
+        replace(base, settings=None),
+        replace(base, settings=replace(settings, phone_number_pool_countries=("USCA",))),
+        replace(base, settings=replace(settings, phone_number_pool_countries=("CA", "US"))),
+        replace(base, settings=replace(settings, fall_back_phone_number="+14155550100")),
+        replace(base, settings=replace(settings, disabled=False)),
+        replace(base, settings=replace(settings, disabled=True)),
+    ]
+    prints = [row.fingerprint() for row in (base, *variants)]
+    assert len(set(prints)) == len(prints)
+    assert all(len(p) == 16 for p in prints)
+    assert replace(base, number=7, values=("x",)).fingerprint() == base.fingerprint()  # settings only
 
 
 def test_later_lines_supersede_earlier_ones(results: Path) -> None:
