@@ -183,9 +183,9 @@ def phases(measured: Measured, schedule: Sequence[tuple[float, float]]) -> list[
         end = schedule[index + 1][0] if index + 1 < len(schedule) else last
         if start >= last:
             break
-        inside = [outcome for at, outcome in measured.arrivals if start <= at < end]
-        ok = sum(1 for outcome in inside if outcome == "200")
-        throttled = sum(1 for outcome in inside if outcome == "429")
+        inside = [(at, outcome) for at, outcome in measured.arrivals if start <= at < end]
+        ok = sum(1 for _, outcome in inside if outcome == "200")
+        throttled = sum(1 for _, outcome in inside if outcome == "429")
         settle = None
         # The first whole second after the change in which the emulator accepted at least 90% of its
         # capacity. Only "at least": above capacity is only ever the emulator's own saved-up burst.
@@ -194,6 +194,7 @@ def phases(measured: Measured, schedule: Sequence[tuple[float, float]]) -> list[
             if bucket < len(accepted) and accepted[bucket] >= 0.9 * capacity:
                 settle = k + 1
                 break
+        first_ten = [outcome for at, outcome in inside if at < start + 10]
         found.append(
             {
                 "from_s": start,
@@ -204,6 +205,7 @@ def phases(measured: Measured, schedule: Sequence[tuple[float, float]]) -> list[
                 "requests": len(inside),
                 "throttle_share": throttled / len(inside) if inside else 0.0,
                 "seconds_to_within_10pct": settle,
+                "throttle_share_first_10s": first_ten.count("429") / len(first_ten) if first_ten else 0.0,
             }
         )
     return found
@@ -245,7 +247,10 @@ def _run_batchproxy(
     command += ["--region", "us-east-1", "--rate", f"{scenario.batchproxy_rate:g}"]
     command += ["--concurrency", str(scenario.concurrency), "--force", "--log-format", "json"]
     command += ["--results", str(results), "--failures", str(failures)]
+    results.unlink(missing_ok=True)  # never read an earlier run's file
     child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=work / "batchproxy.log")
+    if child.exit_code not in (0, 1) or not results.exists():
+        raise RuntimeError(f"batchproxy run failed (exit {child.exit_code}):\n{child.stderr_tail}")
     ok, latencies, errors = 0, [], dict[str, int]()
     with results.open(encoding="utf-8", newline="") as stream:
         for line in csv.DictReader(stream):
@@ -261,6 +266,7 @@ def _run_alternative(
     client: str, url: str, scenario: Scenario, input_path: Path, work: Path
 ) -> tuple[int, list[float], dict[str, int], Child]:
     out = work / f"{client}.json"
+    out.unlink(missing_ok=True)
     command = [sys.executable, str(ALT_CLIENTS), client, "--url", url, "--input", str(input_path)]
     command += ["--concurrency", str(scenario.concurrency), "--out", str(out)]
     child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=work / f"{client}.log")
@@ -304,7 +310,8 @@ def rate_table(summaries: Sequence[dict[str, Any]], *, overhead: bool) -> str:
 
 
 def phase_table(client_phases: dict[str, list[dict[str, Any]]]) -> str:
-    header = ["client", "phase", "capacity/s", "goodput/s", "of capacity", "429 share", "s to within 10%"]
+    header = ["client", "phase", "capacity/s", "goodput/s", "of capacity", "429 share"]
+    header += ["429 share, first 10 s", "s to ≥ 90% of capacity"]
     lines = []
     for client, found in client_phases.items():
         for phase in found:
@@ -317,6 +324,7 @@ def phase_table(client_phases: dict[str, list[dict[str, Any]]]) -> str:
                     _num(phase["goodput_per_s"]),
                     f"{phase['goodput_of_capacity']:.2f}",
                     f"{phase['throttle_share']:.1%}",
+                    f"{phase['throttle_share_first_10s']:.1%}",
                     "never" if settle is None else ("–" if phase["from_s"] == 0 else str(settle)),
                 ]
             )
@@ -361,8 +369,10 @@ def rate_scenario(scenario: Scenario, clients: Sequence[str], work: Path) -> Non
         text += "\nPer phase:\n\n" + phase_table(client_phases) + "\n"
         raw["phases"] = client_phases
         raw["series"] = {m.client: series(m) for m in measured}
-        chosen = next((m for m in measured if m.client == "batchproxy"), measured[0])
-        write_chart(OUT / "scenario_b.svg", series(chosen), scenario.schedule, CLIENT_TITLES[chosen.client])
+        # scenario_b.svg is batchproxy's; each alternative gets its own for contrast.
+        for m in measured:
+            name = "scenario_b.svg" if m.client == "batchproxy" else f"scenario_b_{m.client}.svg"
+            write_chart(OUT / name, series(m), scenario.schedule, CLIENT_TITLES[m.client])
     emit(scenario.name, text, raw)
 
 
@@ -383,6 +393,10 @@ def memory_scenario(sizes_validate: Sequence[int], sizes_run: Sequence[int], wor
             command = [sys.executable, "-m", "batchproxy", "validate", str(input_path)]
             print(f"  [d] validate {rows:,} …", file=sys.stderr, flush=True)
             child = run_measured(command, env=aws_env(), timeout=600, log=work / "validate.log")
+            if child.exit_code != 0:
+                raise RuntimeError(
+                    f"batchproxy validate failed (exit {child.exit_code}):\n{child.stderr_tail}"
+                )
             results.append(_memory_line("validate", rows, rows if child.exit_code == 0 else 0, child))
         if rows in sizes_run:
             scenario = Scenario(
