@@ -255,7 +255,9 @@ class RowChecker:
 
     def check(self, number: int, record: Sequence[str]) -> Checked:
         width = self._width
-        cells = tuple(record[:width]) + ("",) * (width - len(record))
+        cells = tuple(record)
+        if len(cells) != width:  # a short row is padded, a long one cut (and reported below)
+            cells = cells[:width] + ("",) * (width - len(cells))
         values = self._values.copy()
         problems: list[Problem] = []
         for at, slot, column, rule in self._present:
