@@ -22,6 +22,7 @@ from batchproxy.input import (
     Problem,
     Scan,
     invalid_report_path,
+    read_input_header,
     scan,
 )
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, RowMap
@@ -699,6 +700,59 @@ def test_invalid_report_lists_every_problem(tmp_path: Path) -> None:
     assert records[4][1:3] == ["VoiceConnectorId", "c3"]
     assert records[4][3].startswith("duplicate of row 26")
     assert records[-1][0] == "26"
+
+
+def test_observer_sees_every_row_once_as_the_main_pass_checks_it(tmp_path: Path) -> None:
+    """``observe`` gets each data row in order; a duplicate is still a Row there, invalid in the Scan."""
+    seen: list[Row | InvalidRow] = []
+    path = _write(tmp_path, _lines(GOOD, "", "bad,0,US,,,", GOOD))
+    result = scan(path, default_region="us-east-1", needs_settings=True, observe=seen.append)
+    assert [(item.number, type(item).__name__) for item in seen] == [
+        (1, "Row"),
+        (3, "InvalidRow"),
+        (4, "Row"),
+    ]
+    assert sorted(result.invalid_rows()) == [1, 3, 4]
+    assert seen[0].values == tuple(GOOD.split(","))
+    assert seen[1] == list(result.rows())[1]  # the same InvalidRow a later pass yields
+
+
+def test_rows_not_selected_are_skipped_but_invalid_rows_always_come(tmp_path: Path) -> None:
+    """``select`` picks the valid rows to yield; the rest are read past, invalid rows yielded anyway."""
+    result = _scan(tmp_path, _lines("a,60,US,,,", "b,60,US,,,", "c,0,US,,,", "", "d,60,US,,,"))
+    picked = list(result.rows(select=lambda number: number == 5))
+    assert [(item.number, type(item).__name__) for item in picked] == [(3, "InvalidRow"), (5, "Row")]
+    assert [item.number for item in result.rows(select=lambda number: True)] == [1, 2, 3, 5]
+
+
+def test_row_numbers_are_the_data_rows_without_blank_lines(tmp_path: Path) -> None:
+    """Every data row's number, valid or not; blank lines (counted in numbering) are not rows."""
+    result = _scan(tmp_path, _lines("", "a,60,US,,,", ",,,,,", "", "b,0,US,,,", "c,60,US,,,", "", ""))
+    numbers = result.row_numbers()
+    assert list(numbers) == [2, 5, 6]
+    assert len(numbers) == 3
+    assert [n in numbers for n in (0, 1, 2, 3, 4, 5, 6, 7, 8)] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_header_can_be_read_alone_with_the_same_checks(tmp_path: Path) -> None:
+    """``read_input_header`` gives the header ``scan`` will see, and refuses what ``scan`` refuses."""
+    path = _write(tmp_path, _lines(GOOD))
+    header = read_input_header(path, needs_settings=True)
+    assert header == scan(path, default_region="us-east-1", needs_settings=True).header
+    with pytest.raises(UsageError, match="lacks required column"):
+        read_input_header(
+            _write(tmp_path, _lines("abc", header="VoiceConnectorId"), "t.csv"), needs_settings=True
+        )
 
 
 def test_invalid_rows_carry_their_problems_for_skip_invalid(tmp_path: Path) -> None:

@@ -1,7 +1,11 @@
 """Reading and validating the input CSV (CONTRACT §1, §7, §8), streaming, in bounded memory.
 
-    scan(path, default_region=..., needs_settings=...) -> Scan     one pass: header, counts, problems
-    Scan.rows() -> Iterator[Row | InvalidRow]                      a second pass, for the engine
+    read_input_header(path, needs_settings=...) -> Header          the header alone, checked
+    scan(path, default_region=..., needs_settings=..., observe=...) -> Scan
+                                                                   one pass: header, counts, problems;
+                                                                   observe(row) sees every row checked
+    Scan.rows(select=...) -> Iterator[Row | InvalidRow]            a second pass, for the engine; rows
+                                                                   not selected are skipped unchecked
     Scan.write_invalid_report(path)                                every problem, row,column,value,problem
 
 Modules, in the order a file goes through them: ``_reader`` (bytes -> CSV records and the header),
@@ -11,15 +15,25 @@ Modules, in the order a file goes through them: ``_reader`` (bytes -> CSV record
 
 from batchproxy.input._problems import InvalidRow, Problem
 from batchproxy.input._reader import Header
-from batchproxy.input._scan import FIRST_PROBLEMS, REPORT_COLUMNS, Scan, invalid_report_path, scan
+from batchproxy.input._scan import (
+    FIRST_PROBLEMS,
+    REPORT_COLUMNS,
+    Observer,
+    Scan,
+    invalid_report_path,
+    read_input_header,
+    scan,
+)
 
 __all__ = [
     "FIRST_PROBLEMS",
     "REPORT_COLUMNS",
     "Header",
     "InvalidRow",
+    "Observer",
     "Problem",
     "Scan",
     "invalid_report_path",
+    "read_input_header",
     "scan",
 ]

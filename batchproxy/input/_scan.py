@@ -12,7 +12,8 @@ from __future__ import annotations
 import bisect
 import csv
 import os
-from collections.abc import Generator, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -25,10 +26,22 @@ from batchproxy.input._reader import FileStamp, Header, data_records, file_stamp
 from batchproxy.input._rules import Key, RowChecker, duplicate_problem, looks_like_region
 from batchproxy.rows import Row
 
-__all__ = ["FIRST_PROBLEMS", "REPORT_COLUMNS", "Scan", "invalid_report_path", "scan"]
+__all__ = [
+    "FIRST_PROBLEMS",
+    "REPORT_COLUMNS",
+    "Observer",
+    "Scan",
+    "invalid_report_path",
+    "read_input_header",
+    "scan",
+]
 
 FIRST_PROBLEMS = 20  # how many problems stderr shows (CONTRACT §7)
 REPORT_COLUMNS = ("row", "column", "value", "problem")
+
+# Called by ``scan`` with every data row as the main pass checks it. Duplicates are found only after
+# that pass, so a ``Row`` seen here can still turn out invalid: ``Scan.is_invalid`` has the last word.
+Observer = Callable[[Row | InvalidRow], None]
 
 
 def invalid_report_path(input_path: str | os.PathLike[str]) -> Path:
@@ -56,6 +69,7 @@ class Scan:
     _stamp: FileStamp = field(repr=False)
     _invalid: Bitmap = field(repr=False)
     _duplicate_of: RowMap = field(repr=False)
+    _blank: array[int] = field(repr=False)  # blank lines' row numbers up to the last data row, ascending
 
     @property
     def ok(self) -> bool:
@@ -72,14 +86,22 @@ class Scan:
         """The invalid row numbers in ascending order."""
         return iter(self._invalid)
 
-    def rows(self) -> Generator[Row | InvalidRow, None, None]:
+    def row_numbers(self) -> Collection[int]:
+        """The numbers of every data row, valid or not, without reading the file again."""
+        return _RowNumbers(self.row_count, self.last_row_number, self._blank)
+
+    def rows(self, select: Callable[[int], bool] | None = None) -> Generator[Row | InvalidRow, None, None]:
         """Read the file again, lazily: a ``Row`` for each valid data row, an ``InvalidRow`` for the rest.
 
-        Close the generator to stop early; that closes the file.
+        With ``select``, a valid row is yielded only when ``select(its number)`` is true; the others are
+        read past without being checked again, which costs little more than the CSV parsing. Invalid
+        rows are always yielded. Close the generator to stop early; that closes the file.
         """
         checker, records = self._reopen()
+        invalid = self._invalid
         for number, record in records:
-            yield self._verdict(checker, number, record)
+            if select is None or number in invalid or select(number):
+                yield self._verdict(checker, number, record)
 
     def write_invalid_report(self, path: str | os.PathLike[str]) -> Path:
         """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically)."""
@@ -132,6 +154,25 @@ def _changed(path: Path) -> UsageError:
     return UsageError(f"{path} changed after it was validated; run the command again")
 
 
+class _RowNumbers(Collection[int]):
+    """1 to the last data row, less the blank lines: a few bytes however many rows there are."""
+
+    def __init__(self, count: int, last: int, blank: array[int]) -> None:
+        self._count, self._last, self._blank = count, last, blank
+
+    def __contains__(self, number: object) -> bool:
+        if not isinstance(number, int) or not 1 <= number <= self._last:
+            return False
+        at = bisect.bisect_left(self._blank, number)
+        return at == len(self._blank) or self._blank[at] != number
+
+    def __iter__(self) -> Iterator[int]:
+        return (number for number in range(1, self._last + 1) if number in self)
+
+    def __len__(self) -> int:
+        return self._count
+
+
 class _Tally:
     """Counts problems, marks their rows invalid, and keeps the lowest FIRST_PROBLEMS for stderr."""
 
@@ -155,29 +196,47 @@ class _Tally:
         return tuple(problem for _, problem in self._lowest)
 
 
+def read_input_header(path: str | os.PathLike[str], *, needs_settings: bool) -> Header:
+    """The header of ``path``, checked as ``scan`` checks it, for a caller that needs it before the rows.
+
+    Raises ``UsageError`` as ``scan`` does for a file that cannot be used at all.
+    """
+    source = Path(path)
+    # Only the first record is read; the file closes as soon as the reader is dropped.
+    return read_header(source, read_records(source), required=_required(needs_settings))
+
+
+def _required(needs_settings: bool) -> tuple[str, ...]:
+    return tuple(columns.REQUIRED_FOR_PUT if needs_settings else columns.REQUIRED_FOR_TARGET)
+
+
 def scan(
     path: str | os.PathLike[str],
     *,
     default_region: str | None,
     needs_settings: bool,
     key_hash: KeyHash = default_key_hash,
+    observe: Observer | None = None,
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
     Raises ``UsageError`` when the file cannot be used at all: unreadable, not UTF-8, malformed CSV,
     empty, a header lacking a required column or naming one twice. Row problems do not raise; they are
-    in the returned ``Scan``. ``key_hash`` exists for tests that force hash collisions.
+    in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
+    something of every row gets it from this pass instead of validating the file again in another.
+    ``key_hash`` exists for tests that force hash collisions.
     """
     source = Path(path)
     if default_region is not None and not looks_like_region(default_region):
         raise UsageError(f"--region {default_region!r} is not an AWS region name such as us-east-1")
     stamp = file_stamp(source)
     records = read_records(source)
-    required = columns.REQUIRED_FOR_PUT if needs_settings else columns.REQUIRED_FOR_TARGET
-    header = read_header(source, records, required=required)
+    header = read_header(source, records, required=_required(needs_settings))
     checker = RowChecker(header, default_region=default_region, needs_settings=needs_settings)
-    tally, finder = _Tally(), DuplicateFinder(key_hash)
-    row_count, last_row = _check_rows(data_records(records), checker, tally, finder)
+    tally, finder, blank = _Tally(), DuplicateFinder(key_hash), array("I")
+    row_count, last_row = _check_rows(
+        data_records(records), checker, tally, finder, observe=observe, blank=blank
+    )
     duplicate_of = RowMap(last_row)
     for number, other, key in finder.confirm(lambda: _keyed_rows(source, checker)):
         duplicate_of[number] = other
@@ -196,25 +255,39 @@ def scan(
         _stamp=stamp,
         _invalid=tally.invalid,
         _duplicate_of=duplicate_of,
+        _blank=blank,
     )
 
 
 def _check_rows(
-    rows: Iterator[tuple[int, list[str]]], checker: RowChecker, tally: _Tally, finder: DuplicateFinder
+    rows: Iterator[tuple[int, list[str]]],
+    checker: RowChecker,
+    tally: _Tally,
+    finder: DuplicateFinder,
+    *,
+    observe: Observer | None,
+    blank: array[int],
 ) -> tuple[int, int]:
-    """The main pass: every row's problems into ``tally``, its key into ``finder``; (count, last row)."""
+    """The main pass: every row's problems into ``tally``, its key into ``finder``, the numbers of blank
+    lines before the last data row into ``blank``; returns (count, last row)."""
     count = last = 0
     for number, record in rows:
+        if number != last + 1:
+            blank.extend(range(last + 1, number))
         count, last = count + 1, number
         checked = checker.check(number, record)
         row = checked.row
         if row is not None:
             finder.add((row.target.region, row.target.voice_connector_id))  # what ``key`` would say
-        else:
-            tally.add(checked.problems)
-            key = checker.key(record)
-            if key is not None:
-                finder.add(key)
+            if observe is not None:
+                observe(row)
+            continue
+        tally.add(checked.problems)
+        key = checker.key(record)
+        if key is not None:
+            finder.add(key)
+        if observe is not None:
+            observe(InvalidRow(number, checked.values, checked.problems))
     return count, last
 
 
