@@ -23,6 +23,7 @@ from batchproxy.journal import (
     Journal,
     Layout,
     OpenMode,
+    ResumePlan,
     ResumeReason,
     RowNumbers,
     RunMeta,
@@ -457,6 +458,48 @@ def test_disappeared_rows_are_reported(results: Path) -> None:
     assert "rows 3, 6, 7, 8" in check.describe_disappeared()
     decision = plan_resume(state, current[2])
     assert (decision.send, decision.reason) == (True, ResumeReason.OTHER_CONNECTOR)
+
+
+def test_resume_plan_decides_as_check_input_and_plan_resume_do(results: Path) -> None:
+    """The one-pass plan gives each row plan_resume's reason and check_input's answer, at a byte a row."""
+    rows = [make_row(n) for n in range(1, 9)]
+    invalid = Outcome(status=Status.INVALID, error_message="bad minutes")
+    entries = [(rows[0], OK), (rows[1], NOT_FOUND), (rows[2], TIMED_OUT), (rows[3], SKIPPED), (rows[6], OK)]
+    with _journal_state(results, entries) as journal:
+        journal.record(5, rows[4].values, invalid)
+    state = load(results, HEADER)
+    current = [*rows[:6], make_row(7, minutes=90)]  # row 7 edited, row 8 gone
+    plan = ResumePlan(state, retry_failed=True)
+    for row in current:
+        plan.add(row, None if row.number == 5 else row)  # row 5: invalid again, never sent
+    assert plan.finish() == check_input(state, current)
+    for row in current:
+        expected = None if row.number == 5 else plan_resume(state, row, retry_failed=True).reason
+        assert plan.reason(row.number) is expected
+        assert plan.selects(row.number) is (expected is not ResumeReason.DONE)
+    assert plan.reason(7) is ResumeReason.CHANGED
+    assert plan.count(ResumeReason.DONE) == 1  # row 1; row 2 failed and --retry-failed
+    assert plan.selects(1_000)
+    assert plan.reason(1_000) is None
+
+
+def test_a_reservation_released_unopened_leaves_the_results_file_as_it_was(results: Path) -> None:
+    """Reserving locks and reads; only ``open`` writes (creates, or cuts a torn tail)."""
+    with Journal.reserve(results, HEADER, OpenMode.RESUME) as reserved:
+        assert not reserved.state.existed
+        with pytest.raises(UsageError, match="another batchproxy run"):
+            Journal.open(results, HEADER, OpenMode.RESUME)
+    assert not results.exists()
+    assert not lock_path(results).exists()
+    write_journal(results, [(make_row(1), OK)])
+    torn = results.read_bytes() + b"2,vc-0000"
+    results.write_bytes(torn)
+    with Journal.reserve(results, HEADER, OpenMode.RESUME) as reserved:
+        assert reserved.state.torn_bytes == len(b"2,vc-0000")
+    assert results.read_bytes() == torn
+    with Journal.reserve(results, HEADER, OpenMode.RESUME) as reserved, reserved.open() as journal:
+        assert journal.state.latest(1) is not None
+    assert not results.read_bytes().endswith(b"2,vc-0000")
 
 
 def test_a_different_input_file_is_refused(results: Path) -> None:

@@ -6,10 +6,12 @@
     ├── finalize(input_rows)            atomic rewrite: one line per input row, latest outcome
     ├── write_failure_report(path)      the rows that are not ok, valid as input for another run
     └── close()
+    Journal.reserve(path, header, mode) open in two steps: lock (and read) now, .open() to write
 
     load(path, header) -> JournalState  what a journal says about each row, compactly
     check_input(state, rows)            refuse a different input file; count disappeared rows
     plan_resume(state, row)             send this row again?
+    ResumePlan(state)                   both, a row at a time, kept at one byte per row
 
 Modules: ``layout`` (line shape, spreadsheet safety), ``reader`` (parsing, torn tails), ``state``,
 ``resume``, ``writer``, ``compact`` (finalize, failure report), ``lock``, ``meta`` (sidecar), ``files``.
@@ -23,14 +25,16 @@ from batchproxy.journal.resume import (
     DIFFERENT_INPUT_MIN_ROWS,
     DIFFERENT_INPUT_SHARE,
     InputCheck,
+    InputComparison,
     NumberedRow,
     ResumeDecision,
+    ResumePlan,
     ResumeReason,
     check_input,
     plan_resume,
 )
 from batchproxy.journal.state import JournalState, LatestLine, load
-from batchproxy.journal.writer import DEFAULT_SYNC_INTERVAL, Journal, OpenMode
+from batchproxy.journal.writer import DEFAULT_SYNC_INTERVAL, Journal, OpenMode, Reservation
 
 __all__ = [
     "DEFAULT_SYNC_INTERVAL",
@@ -38,13 +42,16 @@ __all__ = [
     "DIFFERENT_INPUT_SHARE",
     "FinalizeResult",
     "InputCheck",
+    "InputComparison",
     "Journal",
     "JournalState",
     "LatestLine",
     "Layout",
     "NumberedRow",
     "OpenMode",
+    "Reservation",
     "ResumeDecision",
+    "ResumePlan",
     "ResumeReason",
     "RowNumbers",
     "RunMeta",

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from batchproxy.journal.layout import Layout
 from batchproxy.journal.reader import JournalReader
@@ -26,9 +27,12 @@ _STATUS_CODE = {s.value: i for i, s in enumerate(_STATUSES) if s is not None}
 _KIND_CODE = {"": 0} | {k.value: i for i, k in enumerate(_KINDS) if k is not None}
 
 
-@dataclass(frozen=True, slots=True)
-class LatestLine:
-    """The latest line of one row, as far as resume cares."""
+class LatestLine(NamedTuple):
+    """The latest line of one row, as far as resume cares.
+
+    A named tuple rather than a frozen dataclass: a resume makes one per input row before its first
+    request, and a tuple is built in a third of the time.
+    """
 
     status: Status
     failure_kind: FailureKind | None

@@ -28,7 +28,7 @@ from batchproxy.journal.meta import discard_meta
 from batchproxy.journal.state import JournalState, load
 from batchproxy.rows import Outcome, Status
 
-__all__ = ["DEFAULT_SYNC_INTERVAL", "Journal", "OpenMode"]
+__all__ = ["DEFAULT_SYNC_INTERVAL", "Journal", "OpenMode", "Reservation"]
 
 # The group-commit window: how much finished work a power loss can take back, against one fsync per
 # interval. A fifth of a second is below what an operator notices and a handful of fsyncs a second.
@@ -64,14 +64,28 @@ class Journal:
         ``input_header`` is the input's header cells exactly as read. Raises ``UsageError`` when another
         run holds the file, when it exists and ``mode`` is NEW, or when it cannot be resumed.
         """
+        with cls.reserve(path, input_header, mode) as reserved:
+            return reserved.open()
+
+    @classmethod
+    def reserve(cls, path: Path, input_header: Sequence[str], mode: OpenMode) -> Reservation:
+        """``open`` in two steps: lock ``path`` and (on resume) read it now, write to it later.
+
+        Lets a resume know what the file holds while it validates the input, and still leave the file
+        untouched (no results file created, no torn line cut) when the input turns out invalid.
+        """
         lock = ResultsLock(path)
         lock.acquire()
         try:
-            state, fd = _open_locked(path, input_header, mode)
+            state = (
+                load(path, input_header)
+                if mode is OpenMode.RESUME
+                else JournalState(path, Layout.for_input(input_header))
+            )
         except BaseException:
             lock.release()
             raise
-        return cls(path, state, fd, lock)
+        return Reservation(path, state, mode, lock)
 
     def record(self, number: int, values: Sequence[str], outcome: Outcome, *, fingerprint: str = "") -> None:
         """Append the line of one finished row: ``values`` as read, ``fingerprint`` "" for invalid rows."""
@@ -156,22 +170,56 @@ class Journal:
         self.close()
 
 
-def _open_locked(path: Path, input_header: Sequence[str], mode: OpenMode) -> tuple[JournalState, int]:
+class Reservation:
+    """A results file locked for this run and, on resume, read; not written to until ``open``.
+
+    Use it as a context manager: leaving without ``open`` releases the lock and leaves the file as it
+    was. After ``open`` the ``Journal`` owns the lock.
+    """
+
+    def __init__(self, path: Path, state: JournalState, mode: OpenMode, lock: ResultsLock) -> None:
+        self.path = path
+        self.state = state  # what the file held when reserved (empty unless resuming)
+        self._mode = mode
+        self._lock: ResultsLock | None = lock
+
+    def open(self) -> Journal:
+        """Create, overwrite or append to the file as the mode says (cutting a torn last line)."""
+        if self._lock is None:
+            raise RuntimeError(f"the reservation of {self.path} was already used or released")
+        fd = _open_locked(self.path, self.state, self._mode)  # on failure the lock stays ours to release
+        lock, self._lock = self._lock, None
+        return Journal(self.path, self.state, fd, lock)
+
+    def release(self) -> None:
+        """Give the lock back without writing anything. Idempotent; a no-op after ``open``."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _open_locked(path: Path, state: JournalState, mode: OpenMode) -> int:
     if mode is OpenMode.RESUME:
-        state = load(path, input_header)
         if state.existed:
             fd = open_private(path, _APPEND)
             if state.torn_bytes:
                 os.ftruncate(fd, state.valid_length)
                 os.fsync(fd)
-            return state, fd
+            return fd
         # No file, or only a torn header from a crash at creation: start it afresh.
-        return state, _create(path, state.layout, os.O_CREAT | os.O_TRUNC)
-    layout = Layout.for_input(input_header)
+        return _create(path, state.layout, os.O_CREAT | os.O_TRUNC)
     flags = os.O_CREAT | (os.O_TRUNC if mode is OpenMode.FORCE else os.O_EXCL)
-    fd = _create(path, layout, flags)
+    fd = _create(path, state.layout, flags)
     discard_meta(path)  # only now: a refused NEW must leave the earlier run's sidecar for its --resume
-    return JournalState(path, layout), fd
+    return fd
 
 
 def _create(path: Path, layout: Layout, flags: int) -> int:
