@@ -1,7 +1,12 @@
 """One command from start to exit code: validate, open the journal, schedule, finish, summarise.
 
-    scan input ─► (invalid? report, exit 2) ─► credentials ─► journal ─► scheduler ─► finalize
-        ─► failure report ─► summary on stdout ─► exit code
+    (--resume: lock and read the journal) ─► scan input ─► (invalid? report, exit 2) ─► credentials
+        ─► journal ─► scheduler ─► finalize ─► failure report ─► summary on stdout ─► exit code
+
+The input is validated in one pass, and everything else the run needs of every row is gathered from
+that same pass (``_Gathered``): the (profile, region) pairs whose credentials to check, the rows to
+seed the emulator with, and on resume each row's decision. The pass that feeds the scheduler then reads
+past done rows without checking them again, so a resume starts sending soon after the scan.
 
 Every command that writes (run, delete, rollback) goes through ``_apply``; ``plan`` shares the same
 scheduler with a read-only operation and a plan file instead of a journal.
@@ -20,8 +25,17 @@ import botocore.session
 
 from batchproxy import input as input_file
 from batchproxy.config import RunConfig
-from batchproxy.endpoint import Endpoint, endpoint
-from batchproxy.journal import Journal, OpenMode, RowNumbers, check_input, load_meta, plan_resume, save_meta
+from batchproxy.endpoint import Endpoint, Targets, endpoint
+from batchproxy.errors import UsageError
+from batchproxy.journal import (
+    Journal,
+    OpenMode,
+    Reservation,
+    ResumePlan,
+    ResumeReason,
+    load_meta,
+    save_meta,
+)
 from batchproxy.journal.meta import RunMeta
 from batchproxy.logs import get_logger
 from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, RestoreProxy
@@ -54,18 +68,115 @@ def validate_command(path: Path, *, region: str | None) -> int:
 def run_command(command: str, config: RunConfig, *, plan_path: Path | None = None) -> int:
     operation = _operation(command, config)
     region = _default_region(config.region, config.profile, emulate=config.emulate)
-    scan = _scan(config.input_path, default_region=region, needs_settings=operation.needs_settings)
-    if command == "rollback":
-        check_snapshots(scan)
-    if not scan.ok and not config.skip_invalid:
-        return _report_invalid(scan)
-    # Before the journal exists: a bad --waves/--max-failures or --approve without a terminal is a
-    # usage error that must leave no results file behind (a later run would find it and refuse).
-    rollout = build_rollout(config.waves, scan.row_count)
-    job = _Job(
-        command=command, config=config, operation=operation, scan=scan, rollout=rollout, plan_path=plan_path
-    )
-    return anyio.run(job.run)
+    needs_settings = operation.needs_settings
+    resume = config.resume and plan_path is None
+    with _reserved_for_resume(config, needs_settings=needs_settings, resume=resume) as reserved:
+        gathered = _gatherer(command, config, reserved)
+        scan = _scan(
+            config.input_path, default_region=region, needs_settings=needs_settings, observe=gathered
+        )
+        if reserved is not None and scan.header != reserved.header:
+            raise UsageError(f"{scan.path} changed while it was read; run the command again")
+        if command == "rollback":
+            check_snapshots(scan)
+        if not scan.ok and not config.skip_invalid:
+            return _report_invalid(scan)
+        gathered.settle(scan)
+        # Before the journal exists: a bad --waves/--max-failures or --approve without a terminal is a
+        # usage error that must leave no results file behind (a later run would find it and refuse).
+        rollout = build_rollout(config.waves, scan.row_count)
+        job = _Job(
+            command=command,
+            config=config,
+            operation=operation,
+            scan=scan,
+            gathered=gathered,
+            reservation=None if reserved is None else reserved.reservation,
+            rollout=rollout,
+            plan_path=plan_path,
+        )
+        return anyio.run(job.run)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reserved:
+    header: input_file.Header
+    reservation: Reservation
+
+
+@contextlib.contextmanager
+def _reserved_for_resume(
+    config: RunConfig, *, needs_settings: bool, resume: bool
+) -> Iterator[_Reserved | None]:
+    """On --resume, lock and read the journal before the input is validated: the pass that validates
+    the input also decides, row by row, what to send again. Nothing is written to the file yet."""
+    if not resume:
+        yield None
+        return
+    header = input_file.read_input_header(config.input_path, needs_settings=needs_settings)
+    with Journal.reserve(config.results_path, header.names, OpenMode.RESUME) as reservation:
+        yield _Reserved(header, reservation)
+
+
+def _gatherer(command: str, config: RunConfig, reserved: _Reserved | None) -> _Gathered:
+    if reserved is None:
+        return _Gathered(emulate=config.emulate, plan=None, restore_header=None)
+    plan = ResumePlan(reserved.reservation.state, retry_failed=config.retry_failed)
+    restore = reserved.header if command == "rollback" else None
+    return _Gathered(emulate=config.emulate, plan=plan, restore_header=restore)
+
+
+class _Gathered:
+    """What a run needs of every input row, taken from the pass that validates them (``scan``'s observer).
+
+    Memory stays flat: a resume plan at a byte per row, the distinct (profile, region) pairs; the
+    connectors to seed the emulator with only under --emulate.
+    """
+
+    def __init__(
+        self, *, emulate: bool, plan: ResumePlan | None, restore_header: input_file.Header | None
+    ) -> None:
+        self.targets = Targets(emulate=emulate)
+        self.plan = plan
+        self.already_done = 0  # rows the plan found final, once settled
+        self._restore_header = restore_header  # rollback: rows are sent with their snapshot's settings
+        self._invalid = 0
+
+    def __call__(self, item: Row | input_file.InvalidRow) -> None:
+        if not isinstance(item, Row):
+            self._invalid += 1
+            if self.plan is not None:
+                self.plan.add(item, None)
+            return
+        self.targets.add(item)
+        if self.plan is not None:
+            self.plan.add(item, self._sendable(item))
+
+    def _sendable(self, row: Row) -> Row | None:
+        if self._restore_header is None:
+            return row
+        restored = restorable(row, self._restore_header)
+        return restored if isinstance(restored, Row) else None  # an outcome is recorded, never sent
+
+    def settle(self, scan: input_file.Scan) -> None:
+        """After the scan: account for rows found to be duplicates, and check the input on resume."""
+        if scan.invalid_row_count > self._invalid:
+            # Duplicates are found after the main pass, so a row this observer took as valid may not
+            # be: gather the targets again from the valid rows only. Rare, and only with --skip-invalid.
+            self.targets = Targets(emulate=self.targets.emulate)
+            for item in scan.rows():
+                if isinstance(item, Row):
+                    self.targets.add(item)
+        if self.plan is None:
+            return
+        check = self.plan.finish()  # refuses another input file before anything is sent
+        if check.disappeared:
+            log.warning(
+                "rows in the results file are no longer in the input", detail=check.describe_disappeared()
+            )
+        done = ResumeReason.DONE
+        invalid_done = sum(1 for number in scan.invalid_rows() if self.plan.reason(number) is done)
+        self.already_done = self.plan.count(done) - invalid_done
 
 
 def _operation(command: str, config: RunConfig) -> Operation:
@@ -89,8 +200,16 @@ def _default_region(region: str | None, profile: str | None, *, emulate: bool) -
     return str(found) if found else None
 
 
-def _scan(path: Path, *, default_region: str | None, needs_settings: bool) -> input_file.Scan:
-    scan = input_file.scan(path, default_region=default_region, needs_settings=needs_settings)
+def _scan(
+    path: Path,
+    *,
+    default_region: str | None,
+    needs_settings: bool,
+    observe: input_file.Observer | None = None,
+) -> input_file.Scan:
+    scan = input_file.scan(
+        path, default_region=default_region, needs_settings=needs_settings, observe=observe
+    )
     for column in scan.header.unknown_columns:
         log.warning("ignoring unknown column", column=column, file=str(path))
     return scan
@@ -116,6 +235,8 @@ class _Job:
     config: RunConfig
     operation: Operation
     scan: input_file.Scan
+    gathered: _Gathered
+    reservation: Reservation | None = None  # --resume: the journal, locked and read before the scan
     rollout: Rollout | None = None
     plan_path: Path | None = None
 
@@ -127,27 +248,25 @@ class _Job:
 
     @contextlib.asynccontextmanager
     async def _endpoint(self) -> AsyncIterator[Endpoint]:
-        async with endpoint(self.config, self._targets()) as where:
+        async with endpoint(self.config, self.gathered.targets) as where:
             yield where
 
-    def _targets(self) -> Iterator[Row]:
-        for item in self.scan.rows():
-            if isinstance(item, Row):
-                yield item
+    def _open_journal(self) -> Journal:
+        if self.reservation is not None:
+            return self.reservation.open()
+        mode = OpenMode.FORCE if self.config.force else OpenMode.NEW
+        return Journal.open(self.config.results_path, self.scan.header.names, mode)
 
     async def _apply(self, where: Endpoint) -> int:
         config = self.config
-        mode = OpenMode.RESUME if config.resume else OpenMode.FORCE if config.force else OpenMode.NEW
-        with Journal.open(config.results_path, self.scan.header.names, mode) as journal:
+        with self._open_journal() as journal:
             if journal.state.torn_bytes:
                 log.warning("discarded a torn last line left by a crash", bytes=journal.state.torn_bytes)
-            if config.resume:
-                self._check_resumable(journal)
-            stats = RunStats(total=self.scan.row_count)
-            numbers = RowNumbers()
+            stats = RunStats(total=self.scan.row_count, already_done=self.gathered.already_done)
+            numbers = self.scan.row_numbers()  # every input row, valid or not: what finalize keeps
             limits = self._limits(resume=config.resume)
             recorder = _JournalRecorder(journal)
-            rows = self._rows_to_send(journal, recorder, numbers, stats)
+            rows = self._rows_to_send(recorder, stats)
             scheduler = self._scheduler(where, limits, recorder, stats)
             control = await self._schedule(scheduler, rows, stats, journal.run_syncer)
             save_meta(config.results_path, RunMeta(learned_rates=limits.learned_rates()))
@@ -165,19 +284,13 @@ class _Job:
         print(render(summary))
         return _exit_code(not_ok=failures, interrupted=control.interrupted)
 
-    def _check_resumable(self, journal: Journal) -> None:
-        check = check_input(journal.state, self.scan.rows())
-        if check.disappeared:
-            log.warning(
-                "rows in the results file are no longer in the input", detail=check.describe_disappeared()
-            )
+    def _rows_to_send(self, recorder: _JournalRecorder, stats: RunStats) -> Iterator[Row]:
+        """The input's rows that need a request; invalid rows are recorded on the way, never sent.
 
-    def _rows_to_send(
-        self, journal: Journal, recorder: _JournalRecorder, numbers: RowNumbers, stats: RunStats
-    ) -> Iterator[Row]:
-        """The input's rows that need a request; invalid rows are recorded on the way, never sent."""
-        for item in self.scan.rows():
-            numbers.add(item.number)
+        On resume, rows the plan found done are read past without being checked again.
+        """
+        plan = self.gathered.plan
+        for item in self.scan.rows(select=None if plan is None else plan.selects):
             if not isinstance(item, Row):
                 recorder.record_invalid(item)
                 stats.on_outcome("", invalid_outcome(item))
@@ -187,13 +300,9 @@ class _Job:
                 recorder.record(item, row)
                 stats.on_outcome(item.target.region, row)
                 continue
-            if self.config.resume:
-                decision = plan_resume(journal.state, row, retry_failed=self.config.retry_failed)
-                if not decision.send:
-                    stats.already_done += 1
-                    continue
-                if decision.previous is not None:
-                    log.info("sending again", row=row.number, reason=decision.reason.value)
+            reason = None if plan is None else plan.reason(row.number)
+            if reason is not None and reason is not ResumeReason.NO_LINE:
+                log.info("sending again", row=row.number, reason=reason.value)
             yield row
 
     def _limits(self, *, resume: bool) -> RateLimits:
