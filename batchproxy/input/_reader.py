@@ -65,6 +65,8 @@ def _parsed(path: Path, stream: TextIO) -> Iterator[list[str]]:
 
 def is_blank(record: Sequence[str]) -> bool:
     """True for an empty line, and for one of only commas or spaces (``,,,``): skipped, but counted."""
+    if record and record[0].strip():
+        return False  # most rows: decided by the first cell, without joining them all
     return not "".join(record).strip()
 
 

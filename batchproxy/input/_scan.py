@@ -22,7 +22,15 @@ from batchproxy import columns
 from batchproxy.errors import UsageError
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, KeyHash, RowMap, default_key_hash
 from batchproxy.input._problems import InvalidRow, Problem
-from batchproxy.input._reader import FileStamp, Header, data_records, file_stamp, read_header, read_records
+from batchproxy.input._reader import (
+    FileStamp,
+    Header,
+    data_records,
+    file_stamp,
+    is_blank,
+    read_header,
+    read_records,
+)
 from batchproxy.input._rules import Key, RowChecker, duplicate_problem, looks_like_region
 from batchproxy.rows import Row
 
@@ -98,9 +106,14 @@ class Scan:
         rows are always yielded. Close the generator to stop early; that closes the file.
         """
         checker, records = self._reopen()
+        if select is None:
+            for number, record in data_records(records):
+                yield self._verdict(checker, number, record)
+            return
         invalid = self._invalid
-        for number, record in records:
-            if select is None or number in invalid or select(number):
+        # Numbered as data_records numbers rows, but a row not wanted is passed before the blank test.
+        for number, record in enumerate(records, start=1):
+            if (number in invalid or select(number)) and not is_blank(record):
                 yield self._verdict(checker, number, record)
 
     def write_invalid_report(self, path: str | os.PathLike[str]) -> Path:
@@ -118,14 +131,16 @@ class Scan:
 
     def _all_problems(self) -> Iterator[Problem]:
         checker, records = self._reopen()
-        for number, record in records:
+        for number, record in enumerate(records, start=1):
             # Valid rows are only counted past, not checked: the report costs little more than a read.
+            # (An invalid row is never blank.)
             if number in self._invalid:
                 verdict = self._verdict(checker, number, record)
                 assert isinstance(verdict, InvalidRow)
                 yield from verdict.problems
 
-    def _reopen(self) -> tuple[RowChecker, Iterator[tuple[int, list[str]]]]:
+    def _reopen(self) -> tuple[RowChecker, Iterator[list[str]]]:
+        """A checker, and the file's records after the header (blank ones included)."""
         if file_stamp(self.path) != self._stamp:
             raise _changed(self.path)
         records = read_records(self.path)
@@ -134,7 +149,7 @@ class Scan:
         checker = RowChecker(
             self.header, default_region=self.default_region, needs_settings=self.needs_settings
         )
-        return checker, data_records(records)
+        return checker, records
 
     def _verdict(self, checker: RowChecker, number: int, record: list[str]) -> Row | InvalidRow:
         checked = checker.check(number, record)

@@ -113,6 +113,8 @@ class Layout:
         ``hash`` is salted per process; both sides of every comparison are computed in this process.
         """
         connector, region = self.identity_in_input
+        if connector is not None and region is not None and len(values) > max(connector, region):
+            return hash((values[connector], values[region]))  # the usual row: both cells present
         return hash((_cell(values, connector), _cell(values, region)))
 
     def line_identity(self, cells: Sequence[str]) -> int:
