@@ -563,3 +563,31 @@ def test_a_second_run_on_the_same_results_file_is_refused_while_the_first_runs(t
         assert_one_ok_line_per_row(results, rows)
         assert requests_seen(emu) == len(rows)
         assert emu.proxies() == expected_state(rows)
+
+
+def test_resume_of_invalid_input_writes_nothing_though_the_journal_is_read_first(tmp_path: Path) -> None:
+    """``--resume`` reads (and locks) the results file before it validates the input, so that one pass
+    can decide every row; an invalid input must still create no results file, leave an existing one
+    byte for byte as it was (a torn last line included), and leave no lock behind."""
+    rows = make_rows(6)
+    source = write_csv(tmp_path / "input.csv", rows)
+    results, lock = tmp_path / "input.results.csv", tmp_path / "input.results.csv.lock"
+    first = run_cli("run", source, "--emulate", "--log-format", "json")
+    assert first.returncode == 0, first.stdout + first.stderr
+    with results.open("ab") as journal:
+        journal.write(b"7,vc000006,us-east-1")  # a torn last line, as a crash leaves one
+    before = results.read_bytes()
+
+    rows[2]["DefaultSessionExpiryMinutes"] = "0"
+    write_csv(source, rows)
+    refused = run_cli("run", source, "--emulate", "--resume", "--log-format", "json")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "row 3, column DefaultSessionExpiryMinutes" in refused.stderr
+    assert results.read_bytes() == before
+    assert not lock.exists()
+
+    results.unlink()
+    missing = run_cli("run", source, "--emulate", "--resume", "--log-format", "json")
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert not results.exists()
+    assert not lock.exists()
