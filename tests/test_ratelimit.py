@@ -104,14 +104,15 @@ async def test_bucket_never_exceeds_rate_times_window_plus_burst(
     grants = await _grant_times(bucket, clock, workers=8, seconds=seconds)
     # Grants i..j break the bound when (j - rate·t_j) - (i - rate·t_i) + 1 > burst: track the minimum
     # of (i - rate·t_i) seen so far, and every window is checked in one pass.
-    # Times relative to the first grant: rate x an absolute clock reading (the loop clock counts from
-    # boot) would leave float rounding far above the tolerance on a machine that has been up for days.
+    # Times relative to the first grant, and a tolerance of a thousandth of a grant: the virtual clock
+    # adds timeouts to the loop's clock, which counts from boot, so each grant time carries float
+    # rounding that grows with uptime (seen: 1e-6 at rate 400). The bound itself is in whole grants.
     start = grants[0]
     lowest = float("inf")
     for index, at in enumerate(grants):
         level = index - rate * (at - start)
         lowest = min(lowest, level)
-        assert level - lowest + 1 <= burst + 1e-6
+        assert level - lowest + 1 <= burst + 1e-3
     assert len(grants) >= rate * seconds + burst - 1
 
 
