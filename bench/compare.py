@@ -180,7 +180,8 @@ def phases(measured: Measured, schedule: Sequence[tuple[float, float]]) -> list[
     accepted = per_second(measured.arrivals, "200", seconds)
     found = []
     for index, (start, capacity) in enumerate(schedule):
-        end = schedule[index + 1][0] if index + 1 < len(schedule) else last
+        # A phase ends at the next change, or earlier when the client's last request came before it.
+        end = min(schedule[index + 1][0], last) if index + 1 < len(schedule) else last
         if start >= last:
             break
         inside = [(at, outcome) for at, outcome in measured.arrivals if start <= at < end]
