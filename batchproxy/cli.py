@@ -36,6 +36,21 @@ def main() -> None:
 main.add_command(emulator_command)
 
 
+def run_command_line() -> int:
+    """Run the command line; a Ctrl-C anywhere in click's own handling comes out as KeyboardInterrupt.
+
+    click's standalone mode would turn it into "Aborted!" and exit 1, which means "rows not ok".
+    """
+    try:
+        result = main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
 def _target_options(func: F) -> F:
     """Where requests go and how fast: shared by every command that talks to AWS."""
     options = [

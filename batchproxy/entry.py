@@ -7,6 +7,7 @@ honest answer is exit 130 with one line. Once a command runs, ``cli`` and the sc
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
@@ -21,9 +22,13 @@ def _as_interrupt(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _as_interrupt)
     try:
-        from batchproxy.cli import main as cli_main  # noqa: PLC0415 - the point is to import it late
+        from batchproxy.cli import run_command_line  # noqa: PLC0415 - the point is to import it late
 
-        cli_main()
+        code = run_command_line()
     except KeyboardInterrupt:
         sys.stderr.write("batchproxy: interrupted before anything was sent\n")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.stderr.flush()
+        # Straight out: an import cut short can leave modules half-made, and finalizing them has been
+        # seen to turn this exit into death by SIGINT. Nothing of ours is open at this point.
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(code)
