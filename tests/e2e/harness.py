@@ -9,8 +9,6 @@ import contextlib
 import csv
 import json
 import os
-import selectors
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -18,6 +16,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from batchproxy.emulator.process import spawn
+from batchproxy.emulator.process import stop as stop_process
 
 __all__ = [
     "EmulatorProcess",
@@ -40,7 +41,6 @@ HEADER = (
     "FallBackPhoneNumber",
     "Disabled",
 )
-_STARTUP_SECONDS = 20.0
 
 
 def aws_env(**extra: str) -> dict[str, str]:
@@ -96,40 +96,8 @@ class EmulatorProcess:
 @contextlib.contextmanager
 def emulator(*args: str) -> Iterator[EmulatorProcess]:
     """``batchproxy emulator --port 0 ARGS`` in a subprocess; yields once its URL is printed."""
-    command = [sys.executable, "-m", "batchproxy", "emulator", "--host", "127.0.0.1", "--port", "0", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        url = _first_line(process)
-        yield EmulatorProcess(url=url, process=process)
-    finally:
-        stop_process(process)
-
-
-def _first_line(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout=_STARTUP_SECONDS):
-            raise TimeoutError("the emulator printed no URL in time")
-    line = process.stdout.readline().strip()
-    if not line.startswith("http://127.0.0.1:"):
-        raise RuntimeError(f"unexpected emulator banner: {line!r}")
-    return line
-
-
-def stop_process(process: subprocess.Popen[str]) -> None:
-    """SIGTERM by PID, SIGKILL if it does not go within 10 s; then close its pipes."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr, process.stdin):
-        if stream is not None:
-            stream.close()
+    with spawn(*args) as child:
+        yield EmulatorProcess(url=child.url, process=child.process)
 
 
 def run_cli(
