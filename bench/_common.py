@@ -10,10 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import selectors
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -21,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from batchproxy.emulator.process import spawn
 
 __all__ = [
     "HEADER",
@@ -93,29 +93,8 @@ class Emulator:
 @contextmanager
 def emulator(*options: str) -> Iterator[Emulator]:
     """``batchproxy emulator --auto-create OPTIONS`` on 127.0.0.1; stopped by PID (SIGTERM) on exit."""
-    command = [sys.executable, "-m", "batchproxy", "emulator", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--auto-create", "--seed", "1", *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout=_STARTUP_SECONDS):
-                raise TimeoutError("the emulator printed no URL in time")
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"unexpected emulator banner: {url!r}")
-        yield Emulator(url=url, pid=process.pid)
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with spawn("--auto-create", "--seed", "1", *options) as child:
+        yield Emulator(url=child.url, pid=child.pid)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import argparse
 import csv
 import json
 import os
-import selectors
 import shutil
 import signal
 import subprocess
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from batchproxy import input as input_file
+from batchproxy.emulator.process import spawn, stop
 from batchproxy.journal import Journal, OpenMode, ResumePlan, load
 from batchproxy.rows import Outcome, Row, Status
 
@@ -99,35 +99,8 @@ class Emulator:
 
 @contextmanager
 def emulator() -> Iterator[Emulator]:
-    command = [sys.executable, "-m", "batchproxy", "emulator", "--host", "127.0.0.1", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--auto-create", "--latency", "5ms"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout=30):
-                raise TimeoutError("the emulator printed no URL")
-        yield Emulator(process.stdout.readline().strip())
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+    with spawn("--auto-create", "--latency", "5ms") as child:
+        yield Emulator(child.url)
 
 
 def one_resume(emu: Emulator, source: Path, pristine: Path) -> dict[str, float]:
