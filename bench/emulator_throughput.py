@@ -14,41 +14,19 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
+
+from batchproxy.emulator.process import spawn
 
 FAKE_AUTH = (
     "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/chime/aws4_request, "
     "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64
 )
 BODY = json.dumps({"DefaultSessionExpiryMinutes": 60, "PhoneNumberPoolCountries": ["US", "CA"]}).encode()
-
-
-@contextmanager
-def emulator_process(*options: str) -> Iterator[tuple[str, int]]:
-    """A running ``batchproxy emulator``; yields its URL and PID, and stops it by PID on exit."""
-    command = [sys.executable, "-m", "batchproxy", "emulator", "--port", "0", *options]
-    # stderr is kept for a failure message; the emulator writes only a line or two there.
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if url.startswith("http://"):
-            yield url, process.pid
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-        errors = process.communicate(timeout=10)[1]
-    if not url.startswith("http://"):
-        raise RuntimeError(f"emulator did not start: {errors.strip()}")
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -99,7 +77,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--connectors", type=int, default=1000)
     args = parser.parse_args()
-    with emulator_process("--auto-create", "--seed", "1") as (url, pid):
+    with spawn("--auto-create", "--seed", "1") as child:
+        url, pid = child.url, child.pid
         # A short warm-up so connection set-up and first-use connector creation are not measured.
         asyncio.run(drive(url, min(2000, args.requests), args.concurrency, args.connectors))
         cpu_before = cpu_seconds(pid)
