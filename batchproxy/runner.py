@@ -4,7 +4,7 @@
         ─► journal ─► scheduler ─► finalize ─► failure report ─► summary on stdout ─► exit code
 
 The input is validated in one pass, and everything else the run needs of every row is gathered from
-that same pass (``_Gathered``): the (profile, region) pairs whose credentials to check, the rows to
+that same pass (``gather.Gathered``): the (profile, region) pairs whose credentials to check, the rows to
 seed the emulator with, and on resume each row's decision. The pass that feeds the scheduler then reads
 past done rows without checking them again, so a resume starts sending soon after the scan.
 
@@ -25,17 +25,10 @@ import botocore.session
 
 from batchproxy import input as input_file
 from batchproxy.config import RunConfig
-from batchproxy.endpoint import Endpoint, Targets, endpoint
+from batchproxy.endpoint import Endpoint, endpoint
 from batchproxy.errors import UsageError
-from batchproxy.journal import (
-    Journal,
-    OpenMode,
-    Reservation,
-    ResumePlan,
-    ResumeReason,
-    load_meta,
-    save_meta,
-)
+from batchproxy.gather import Gathered, gatherer, reserved_for_resume
+from batchproxy.journal import Journal, OpenMode, Reservation, ResumeReason, load_meta, save_meta
 from batchproxy.journal.meta import RunMeta
 from batchproxy.logs import get_logger
 from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, RestoreProxy
@@ -48,7 +41,7 @@ from batchproxy.rollout import Rollout, build_rollout
 from batchproxy.rows import Outcome, Row, Status
 from batchproxy.scheduler import Background, Recorder, Scheduler, StopControl
 from batchproxy.stats import RunStats
-from batchproxy.summary import Summary, render
+from batchproxy.summary import Summary, render, resume_command, retry_command
 
 __all__ = ["run_command", "validate_command"]
 
@@ -70,8 +63,8 @@ def run_command(command: str, config: RunConfig, *, plan_path: Path | None = Non
     region = _default_region(config.region, config.profile, emulate=config.emulate)
     needs_settings = operation.needs_settings
     resume = config.resume and plan_path is None
-    with _reserved_for_resume(config, needs_settings=needs_settings, resume=resume) as reserved:
-        gathered = _gatherer(command, config, reserved)
+    with reserved_for_resume(config, needs_settings=needs_settings, resume=resume) as reserved:
+        gathered = gatherer(command, config, reserved)
         scan = _scan(
             config.input_path, default_region=region, needs_settings=needs_settings, observe=gathered
         )
@@ -96,87 +89,6 @@ def run_command(command: str, config: RunConfig, *, plan_path: Path | None = Non
             plan_path=plan_path,
         )
         return anyio.run(job.run)
-
-
-@dataclass(frozen=True, slots=True)
-class _Reserved:
-    header: input_file.Header
-    reservation: Reservation
-
-
-@contextlib.contextmanager
-def _reserved_for_resume(
-    config: RunConfig, *, needs_settings: bool, resume: bool
-) -> Iterator[_Reserved | None]:
-    """On --resume, lock and read the journal before the input is validated: the pass that validates
-    the input also decides, row by row, what to send again. Nothing is written to the file yet."""
-    if not resume:
-        yield None
-        return
-    header = input_file.read_input_header(config.input_path, needs_settings=needs_settings)
-    with Journal.reserve(config.results_path, header.names, OpenMode.RESUME) as reservation:
-        yield _Reserved(header, reservation)
-
-
-def _gatherer(command: str, config: RunConfig, reserved: _Reserved | None) -> _Gathered:
-    if reserved is None:
-        return _Gathered(emulate=config.emulate, plan=None, restore_header=None)
-    plan = ResumePlan(reserved.reservation.state, retry_failed=config.retry_failed)
-    restore = reserved.header if command == "rollback" else None
-    return _Gathered(emulate=config.emulate, plan=plan, restore_header=restore)
-
-
-class _Gathered:
-    """What a run needs of every input row, taken from the pass that validates them (``scan``'s observer).
-
-    Memory stays flat: a resume plan at a byte per row, the distinct (profile, region) pairs; the
-    connectors to seed the emulator with only under --emulate.
-    """
-
-    def __init__(
-        self, *, emulate: bool, plan: ResumePlan | None, restore_header: input_file.Header | None
-    ) -> None:
-        self.targets = Targets(emulate=emulate)
-        self.plan = plan
-        self.already_done = 0  # rows the plan found final, once settled
-        self._restore_header = restore_header  # rollback: rows are sent with their snapshot's settings
-        self._invalid = 0
-
-    def __call__(self, item: Row | input_file.InvalidRow) -> None:
-        if not isinstance(item, Row):
-            self._invalid += 1
-            if self.plan is not None:
-                self.plan.add(item, None)
-            return
-        self.targets.add(item)
-        if self.plan is not None:
-            self.plan.add(item, self._sendable(item))
-
-    def _sendable(self, row: Row) -> Row | None:
-        if self._restore_header is None:
-            return row
-        restored = restorable(row, self._restore_header)
-        return restored if isinstance(restored, Row) else None  # an outcome is recorded, never sent
-
-    def settle(self, scan: input_file.Scan) -> None:
-        """After the scan: account for rows found to be duplicates, and check the input on resume."""
-        if scan.invalid_row_count > self._invalid:
-            # Duplicates are found after the main pass, so a row this observer took as valid may not
-            # be: gather the targets again from the valid rows only. Rare, and only with --skip-invalid.
-            self.targets = Targets(emulate=self.targets.emulate)
-            for item in scan.rows():
-                if isinstance(item, Row):
-                    self.targets.add(item)
-        if self.plan is None:
-            return
-        check = self.plan.finish()  # refuses another input file before anything is sent
-        if check.disappeared:
-            log.warning(
-                "rows in the results file are no longer in the input", detail=check.describe_disappeared()
-            )
-        done = ResumeReason.DONE
-        invalid_done = sum(1 for number in scan.invalid_rows() if self.plan.reason(number) is done)
-        self.already_done = self.plan.count(done) - invalid_done
 
 
 def _operation(command: str, config: RunConfig) -> Operation:
@@ -235,7 +147,7 @@ class _Job:
     config: RunConfig
     operation: Operation
     scan: input_file.Scan
-    gathered: _Gathered
+    gathered: Gathered
     reservation: Reservation | None = None  # --resume: the journal, locked and read before the scan
     rollout: Rollout | None = None
     plan_path: Path | None = None
@@ -362,12 +274,8 @@ class _Job:
 
     def _summary(self, stats: RunStats, reason: str | None, interrupted: bool) -> Summary:
         argv = list(self.config.argv) or ["batchproxy", self.command, str(self.config.input_path)]
-        resume = [*_without(argv, "--force", "--resume"), "--resume"]
-        retry = _retry_argv(argv, self.command, self.config.input_path, self.config.failures_path)
-        if self.command == "rollback":
-            # A failure report has no previous_state column, so rollback would refuse it: go on from
-            # the rollback's own journal instead.
-            retry = [*_without(resume, "--retry-failed"), "--retry-failed"]
+        resume = resume_command(argv)
+        retry = retry_command(argv, self.command, self.config.input_path, self.config.failures_path)
         return Summary(
             command=self.command,
             stats=stats,
@@ -404,30 +312,3 @@ def _exit_code(*, not_ok: int, interrupted: bool) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if not not_ok else EXIT_NOT_ALL_OK
-
-
-def _without(argv: list[str], *flags: str) -> list[str]:
-    return [arg for arg in argv if arg not in flags]
-
-
-def _retry_argv(argv: list[str], command: str, input_path: Path, failures: Path) -> list[str]:
-    """The same command on the failure report, with its own default output paths."""
-    kept = _drop_options(argv[2:], {"--results", "--failures"}, {"--force", "--resume", "--retry-failed"})
-    kept = [arg for arg in kept if arg != str(input_path)]
-    return [argv[0] if argv else "batchproxy", command, str(failures), *kept]
-
-
-def _drop_options(args: list[str], with_value: set[str], flags: set[str]) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        name = arg.split("=", 1)[0]
-        if name in with_value:
-            skip = "=" not in arg
-            continue
-        if name not in flags:
-            out.append(arg)
-    return out

@@ -10,7 +10,7 @@ from pathlib import Path
 from batchproxy.rows import Status
 from batchproxy.stats import RunStats
 
-__all__ = ["Summary", "render"]
+__all__ = ["Summary", "render", "resume_command", "retry_command"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,3 +97,44 @@ def _next_steps(summary: Summary) -> list[str]:
             lines.append(f"  or:       {shlex.join(summary.resume_argv)}")
         return lines
     return []
+
+
+def resume_command(argv: list[str]) -> list[str]:
+    """The command line that continues this run from its results file."""
+    return [*_without(argv, "--force", "--resume"), "--resume"]
+
+
+def retry_command(argv: list[str], command: str, input_path: Path, failures: Path) -> list[str]:
+    """The command line that re-applies what did not succeed."""
+    if command == "rollback":
+        # A failure report has no previous_state column, so rollback would refuse it: go on from the
+        # rollback's own journal instead.
+        return [*_without(resume_command(argv), "--retry-failed"), "--retry-failed"]
+    return _retry_on_failures(argv, command, input_path, failures)
+
+
+def _without(argv: list[str], *flags: str) -> list[str]:
+    return [arg for arg in argv if arg not in flags]
+
+
+def _retry_on_failures(argv: list[str], command: str, input_path: Path, failures: Path) -> list[str]:
+    """The same command on the failure report, with its own default output paths."""
+    kept = _drop_options(argv[2:], {"--results", "--failures"}, {"--force", "--resume", "--retry-failed"})
+    kept = [arg for arg in kept if arg != str(input_path)]
+    return [argv[0] if argv else "batchproxy", command, str(failures), *kept]
+
+
+def _drop_options(args: list[str], with_value: set[str], flags: set[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in with_value:
+            skip = "=" not in arg
+            continue
+        if name not in flags:
+            out.append(arg)
+    return out
