@@ -1,13 +1,8 @@
 """Requests per second per (profile, region): a fair token bucket, steered by a CUBIC-style controller.
 
 Every request that goes on the wire, retries included, first takes a ``Permit`` from the limiter of its
-(profile, region) domain (CONTRACT §2, §7). Three layers:
-
-``TokenBucket``
-    ``rate`` tokens per second, at most ``burst`` saved up. Waiters are served strictly in arrival order:
-    only the head of the queue sleeps on the clock, the rest wait on a fair lock, so a thousand workers
-    waiting for a slow region cost one timer, not a thousand wake-ups per token (no thundering herd).
-    ``rate == 0`` means unlimited. ``set_rate`` takes effect at once, also for waiters already queued.
+(profile, region) domain (CONTRACT §2, §7). Three layers: ``bucket.TokenBucket`` (the fair bucket that
+paces the permits), and here:
 
 ``AdaptiveLimiter``
     Owns one bucket and moves its rate. Why CUBIC (RFC 9438) rather than AIMD: AIMD's sawtooth spends
@@ -40,8 +35,7 @@ Every request that goes on the wire, retries included, first takes a ``Permit`` 
     The registry: one ``AdaptiveLimiter`` per domain, created on first use, so a throttled region does
     not slow down the others.
 
-The clock is injected (``Clock``) so that all of this is tested in virtual time; ``REAL_CLOCK`` is
-anyio's.
+The clock is injected (``bucket.Clock``) so that all of this is tested in virtual time.
 """
 
 from __future__ import annotations
@@ -50,9 +44,8 @@ import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
-import anyio
+from batchproxy.bucket import REAL_CLOCK, AnyioClock, Clock, TokenBucket, check_rate_and_burst
 
 __all__ = [
     "DEFAULT_BETA",
@@ -93,118 +86,6 @@ _RTT_GAIN = 0.125
 _RETUNE_TOLERANCE = 0.01
 
 
-class Clock(Protocol):
-    """Monotonic time in seconds and a way to wait for it."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class AnyioClock:
-    """The event loop's clock, through anyio (so it works on asyncio and trio alike)."""
-
-    def now(self) -> float:
-        return anyio.current_time()
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-
-
-REAL_CLOCK: Clock = AnyioClock()
-
-
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved; ``acquire`` waits for one, in arrival order."""
-
-    def __init__(self, rate: float, burst: float = 1.0, *, clock: Clock = REAL_CLOCK) -> None:
-        _check(rate, burst)
-        self._rate = rate
-        self._burst = burst
-        self._clock = clock
-        # Start full, as aiolimiter does: a rested client may send one burst at once.
-        self._tokens = burst
-        self._updated = clock.now()
-        # anyio's Lock hands itself to waiters in arrival order: that queue *is* our FIFO.
-        self._queue = anyio.Lock()
-        # The head waiter's sleep, so that set_rate can interrupt it and make it recompute.
-        self._head_sleep: anyio.CancelScope | None = None
-        self.granted = 0
-        self.waiting = 0
-
-    @property
-    def rate(self) -> float:
-        return self._rate
-
-    @property
-    def burst(self) -> float:
-        return self._burst
-
-    async def acquire(self) -> float:
-        """Wait for a token; return the clock time at which it was granted."""
-        if self._rate == 0:
-            # Unlimited: no queue, no accounting beyond the count.
-            self.granted += 1
-            return self._clock.now()
-        self.waiting += 1
-        try:
-            async with self._queue:
-                while not self._take():
-                    await self._sleep_for_token()
-        finally:
-            self.waiting -= 1
-        self.granted += 1
-        return self._clock.now()
-
-    def set_rate(self, rate: float, burst: float | None = None) -> None:
-        """Change the rate (and optionally the burst) now; the head waiter recomputes its wait."""
-        burst = self._burst if burst is None else burst
-        _check(rate, burst)
-        # Tokens earned so far were earned at the old rate: settle them before switching.
-        self._refill()
-        self._rate, self._burst = rate, burst
-        self._tokens = min(self._tokens, burst)
-        if self._head_sleep is not None:
-            self._head_sleep.cancel()
-
-    def drain(self) -> None:
-        """Forget saved-up tokens, so that the next requests are paced at the rate, not let out at once."""
-        self._refill()
-        self._tokens = 0.0
-
-    def _take(self) -> bool:
-        if self._rate == 0:
-            return True  # switched to unlimited while we waited
-        self._refill()
-        # The epsilon absorbs float error from sleeping exactly (1 - tokens) / rate.
-        if self._tokens >= 1.0 - 1e-9:
-            self._tokens = max(self._tokens - 1.0, 0.0)
-            return True
-        return False
-
-    async def _sleep_for_token(self) -> None:
-        wait = (1.0 - self._tokens) / self._rate
-        # A cancel from set_rate ends only this scope; the loop in acquire then recomputes the wait.
-        with anyio.CancelScope() as scope:
-            self._head_sleep = scope
-            try:
-                await self._clock.sleep(wait)
-            finally:
-                self._head_sleep = None
-
-    def _refill(self) -> None:
-        now = self._clock.now()
-        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
-
-
-def _check(rate: float, burst: float) -> None:
-    if not (rate >= 0 and math.isfinite(rate)):
-        raise ValueError(f"rate must be a finite number >= 0, not {rate}")
-    if not (burst >= 1 and math.isfinite(burst)):
-        raise ValueError(f"burst must be a finite number >= 1, not {burst}")
-
-
 @dataclass(frozen=True, slots=True)
 class Permit:
     """Leave to send one request. Hand it back with ``on_throttle``/``on_success`` when the answer comes."""
@@ -241,7 +122,7 @@ class AdaptiveLimiter:
         beta: float = DEFAULT_BETA,
         growth: float = DEFAULT_GROWTH,
     ) -> None:
-        _check(ceiling, burst)
+        check_rate_and_burst(ceiling, burst)
         if not 0 < beta < 1 or growth <= 0 or floor <= 0:
             raise ValueError("need 0 < beta < 1, growth > 0 and floor > 0")
         self._ceiling = ceiling
@@ -453,7 +334,7 @@ class RateLimits:
         start_rates: Mapping[Domain, float] | None = None,
         floor: float = DEFAULT_FLOOR,
     ) -> None:
-        _check(ceiling, burst)
+        check_rate_and_burst(ceiling, burst)
         self.ceiling = ceiling
         self._burst = burst
         self._clock = clock
