@@ -11,6 +11,7 @@ from typing import TextIO
 import anyio
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Column
 
 from batchproxy.rows import Status
 from batchproxy.stats import RunStats
@@ -18,6 +19,7 @@ from batchproxy.stats import RunStats
 __all__ = ["ProgressDisplay"]
 
 _REFRESH_SECONDS = 0.25
+_GIVES_WAY = Column(no_wrap=True, overflow="ellipsis", ratio=1)
 _RATE_WINDOW = 12  # draws: the shown rate is over the last ~3 s, steady enough to read
 
 
@@ -28,12 +30,16 @@ class ProgressDisplay:
         self._stats = stats
         self._samples: deque[tuple[float, int]] = deque(maxlen=_RATE_WINDOW)
         self.enabled = stream.isatty()
+        # Counts and time left first, details last: on a narrow terminal it is the details that get cut.
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
             TimeRemainingColumn(),
+            # The one column that gives way when the terminal is narrow.
+            TextColumn(
+                "{task.fields[detail]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)
+            ),
+            expand=True,
             console=Console(file=stream),
             auto_refresh=False,
             transient=True,
@@ -58,9 +64,9 @@ class ProgressDisplay:
     def _draw(self) -> None:
         stats = self._stats
         detail = (
-            f"ok {stats.statuses[Status.OK]}  failed {stats.statuses[Status.FAILED]}  "
-            f"in flight {stats.in_flight}  {self._recent_rate():.1f} req/s  "
-            f"retries {stats.retries}  throttled {stats.throttles}"
+            f"ok {stats.statuses[Status.OK]} · failed {stats.statuses[Status.FAILED]} · "
+            f"{self._recent_rate():.0f} req/s · {stats.in_flight} in flight · "
+            f"{stats.retries} retries · {stats.throttles} throttled"
         )
         self._progress.update(self._task, completed=stats.done, total=stats.total or None, detail=detail)
         self._progress.refresh()
