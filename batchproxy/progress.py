@@ -68,7 +68,8 @@ class ProgressDisplay:
             f"{self._recent_rate():.0f} req/s · {stats.in_flight} in flight · "
             f"{stats.retries} retries · {stats.throttles} throttled"
         )
-        self._progress.update(self._task, completed=stats.done, total=stats.total or None, detail=detail)
+        done = stats.done + stats.already_done  # on --resume the bar starts where the last run ended
+        self._progress.update(self._task, completed=done, total=stats.total or None, detail=detail)
         self._progress.refresh()
 
     def _recent_rate(self) -> float:
