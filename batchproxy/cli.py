@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -51,53 +51,58 @@ def run_command_line() -> int:
     return result if isinstance(result, int) else 0
 
 
+def _defaulted(
+    name: str, kind: click.FloatRange | click.IntRange, default: float, text: str
+) -> Callable[[F], F]:
+    return click.option(name, type=kind, default=default, show_default=True, help=text)
+
+
+def _decorated(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """Apply option decorators in the order they are listed (the first appears first in --help)."""
+    decorated: Any = func
+    for option in reversed(options):
+        decorated = option(decorated)
+    return cast(F, decorated)
+
+
 def _target_options(func: F) -> F:
     """Where requests go and how fast: shared by every command that talks to AWS."""
     options = [
         click.option("--region", help="Region for rows with no Region column value (as in the AWS CLI)."),
         click.option("--profile", help="AWS profile for rows with no Profile column value."),
         click.option("--endpoint-url", help="Send requests here instead of AWS (as in the AWS CLI)."),
-        click.option(
+        _defaulted(
             "--rate",
-            type=click.FloatRange(min=0),
-            default=DEFAULTS.rate,
-            show_default=True,
-            help="Ceiling on requests/s per (profile, region), retries included; 0 = no ceiling.",
+            click.FloatRange(min=0),
+            DEFAULTS.rate,
+            "Ceiling on requests/s per (profile, region), retries included; 0 = no ceiling.",
         ),
-        click.option(
+        _defaulted(
             "--burst",
-            type=click.IntRange(min=1),
-            default=DEFAULTS.burst,
-            show_default=True,
-            help="Requests that may go at once after an idle spell.",
+            click.IntRange(min=1),
+            DEFAULTS.burst,
+            "Requests that may go at once after an idle spell.",
         ),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(min=1),
-            default=DEFAULTS.concurrency,
-            show_default=True,
-            help="Ceiling on requests in flight.",
+        _defaulted(
+            "--concurrency", click.IntRange(min=1), DEFAULTS.concurrency, "Ceiling on requests in flight."
         ),
-        click.option(
+        _defaulted(
             "--max-attempts",
-            type=click.IntRange(min=1),
-            default=DEFAULTS.max_attempts,
-            show_default=True,
-            help="Attempts per request, the first one included.",
+            click.IntRange(min=1),
+            DEFAULTS.max_attempts,
+            "Attempts per request, the first one included.",
         ),
-        click.option(
+        _defaulted(
             "--read-timeout",
-            type=click.FloatRange(min=0.1),
-            default=DEFAULTS.read_timeout,
-            show_default=True,
-            help="Seconds to wait for an answer before the attempt counts as lost.",
+            click.FloatRange(min=0.1),
+            DEFAULTS.read_timeout,
+            "Seconds to wait for an answer before the attempt counts as lost.",
         ),
-        click.option(
+        _defaulted(
             "--grace",
-            type=click.FloatRange(min=0),
-            default=DEFAULTS.grace_seconds,
-            show_default=True,
-            help="Seconds that requests in flight may take to finish after SIGINT/SIGTERM.",
+            click.FloatRange(min=0),
+            DEFAULTS.grace_seconds,
+            "Seconds that requests in flight may take to finish after SIGINT/SIGTERM.",
         ),
         click.option("--emulate", is_flag=True, help="Run against the bundled emulator, in-process."),
         click.option(
@@ -106,9 +111,7 @@ def _target_options(func: F) -> F:
             help="Default: console on a terminal, json otherwise.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _decorated(func, options)
 
 
 def _journal_options(func: F) -> F:
@@ -120,9 +123,7 @@ def _journal_options(func: F) -> F:
         click.option("--force", is_flag=True, help="Overwrite an existing results file."),
         click.option("--skip-invalid", is_flag=True, help="Send the valid rows; record invalid ones."),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _decorated(func, options)
 
 
 def _rollout_options(func: F) -> F:
@@ -133,9 +134,7 @@ def _rollout_options(func: F) -> F:
         click.option("--approve", is_flag=True, help="Ask on the terminal before each next wave."),
         click.option("--max-failures", help="Abort when more than N (or P% of the input) rows fail."),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _decorated(func, options)
 
 
 def _exits(func: Callable[..., int]) -> Callable[..., None]:
