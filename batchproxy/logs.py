@@ -37,6 +37,9 @@ _SECRET_KEYS = frozenset(
 _SECRET_TEXT = re.compile(
     r"(Signature=)[0-9a-f]{16,}|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
 )
+# A phone number in free text, e.g. inside a service error message that quotes the request: any run of
+# 8 to 15 digits, with or without a leading +, that is not part of a longer word or number.
+_PHONE_TEXT = re.compile(r"(?<![\w.+-])\+?[1-9]\d{7,14}(?![\w.-])")
 
 
 class Redact:
@@ -63,7 +66,8 @@ class Redact:
         if isinstance(value, dict):
             return {k: self._clean(str(k), v) for k, v in value.items()}
         if isinstance(value, str):
-            return _SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, value)
+            text = _SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, value)
+            return _PHONE_TEXT.sub(REDACTED, text)
         return value
 
 

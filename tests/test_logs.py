@@ -49,3 +49,12 @@ def test_configured_json_logging_applies_redaction() -> None:
     assert line["row"] == 3
     assert line["FallBackPhoneNumber"] == REDACTED
     assert "+12065550100" not in stream.getvalue()
+
+
+def test_redact_blanks_phone_numbers_quoted_in_free_text() -> None:
+    """A service message that echoes the fallback number loses it; short numbers and ids stay."""
+    message = "Invalid FallBackPhoneNumber +12065550100 (also 12065550100) on row 17, request 1f2e-33"
+    event = Redact()(None, "warning", {"error": message})
+    assert "2065550100" not in event["error"]
+    assert "row 17" in event["error"]
+    assert "1f2e-33" in event["error"]
