@@ -59,6 +59,7 @@ class _Spill:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+            self._file = None
 
 
 class Lane:
@@ -95,6 +96,7 @@ class Lane:
         """The next row, waiting for one; None once the lane is closed and empty."""
         while self.empty:
             if self._closed:
+                self._spill.close()  # the lane is done: its temporary file goes now, not at GC
                 return None
             changed = self._changed
             await changed.wait()
