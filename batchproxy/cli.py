@@ -137,6 +137,11 @@ def _rollout_options(func: F) -> F:
     return _decorated(func, options)
 
 
+def _writing_options(func: F) -> F:
+    """What run, delete and rollback share: results files, where and how fast, and rollout gating."""
+    return _journal_options(_target_options(_rollout_options(func)))
+
+
 def _exits(func: Callable[..., int]) -> Callable[..., None]:
     """Run a command body, turn our errors into a clean message and exit code (no traceback)."""
 
@@ -207,40 +212,31 @@ def _invocation() -> tuple[str, ...]:
 
 @main.command()
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
-@_journal_options
-@_target_options
-@_rollout_options
+@_writing_options
 @click.option("--snapshot", is_flag=True, help="Record each connector's previous proxy (for rollback).")
 @click.option("--skip-unchanged", is_flag=True, help="Read first; do not put rows that already match.")
 @_exits
 def run(input_csv: Path, **opts: Any) -> int:
     """Apply every row of INPUT.csv; write a results file and a failure report."""
-
     return run_command("run", _run_config(input_csv, **opts))
 
 
 @main.command()
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
-@_journal_options
-@_target_options
-@_rollout_options
+@_writing_options
 @click.option("--snapshot", is_flag=True, help="Record each connector's previous proxy first.")
 @_exits
 def delete(input_csv: Path, **opts: Any) -> int:
     """Delete the proxy configuration of every connector in INPUT.csv."""
-
     return run_command("delete", _run_config(input_csv, **opts))
 
 
 @main.command()
 @click.argument("results_csv", metavar="RESULTS.csv", type=click.Path(path_type=Path))
-@_journal_options
-@_target_options
-@_rollout_options
+@_writing_options
 @_exits
 def rollback(results_csv: Path, **opts: Any) -> int:
     """Restore what `run --snapshot` recorded in RESULTS.csv, for its rows that are ok."""
-
     # CONTRACT §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
     stem = results_csv.with_name(results_csv.stem + ".rollback")
     opts["results"] = opts.get("results") or stem.with_name(stem.name + ".csv")
