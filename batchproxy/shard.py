@@ -104,9 +104,8 @@ def _auto_index(environ: Mapping[str, str], count: int) -> int:
                 f"the job runs more than {count} indexes"
             )
         return int(value) + 1
-    names = " or ".join(AUTO_INDEX_VARIABLES)
     raise UsageError(
-        f"--shard auto/{count}: neither {names} is set; "
+        f"--shard auto/{count}: neither {' nor '.join(AUTO_INDEX_VARIABLES)} is set; "
         "outside an Indexed Job or array job, give the index: --shard I/N"
     )
 
