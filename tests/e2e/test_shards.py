@@ -273,3 +273,21 @@ def test_resume_without_a_results_file_starts_the_run(tmp_path: Path) -> None:
     lines = read_csv(tmp_path / "input.results.csv")
     assert [(line["row"], line["status"]) for line in lines] == [(str(i), "ok") for i in range(1, 6)]
     assert list(lines[0])[-len(RESULT_COLUMNS) :] == list(RESULT_COLUMNS)
+
+
+def test_an_idle_shard_adds_nothing_to_the_merge(runs: Runs, tmp_path: Path) -> None:
+    """N larger than the domains leaves a shard without rows: its header-only file merges as nothing."""
+    files = []
+    for index, path in enumerate(runs.shard_files, start=1):
+        spec = ShardSpec(index=index, count=3)
+        target = shard_path(tmp_path / "input.results.csv", spec)
+        shutil.copy2(path, target)
+        save_shard_record(target, replace(load_shard_record(path), count=3))
+        files.append(target)
+    idle = shard_path(tmp_path / "input.results.csv", ShardSpec(index=3, count=3))
+    idle.write_bytes(runs.shard_files[0].read_bytes().splitlines(keepends=True)[0])
+    save_shard_record(idle, replace(load_shard_record(files[0]), index=3, shard_rows=0))
+    code, stdout, stderr = _merge(*files, idle)
+    assert code == 1, stderr
+    assert "merged 3 shards: 60 rows" in stdout
+    assert _stable(read_csv(tmp_path / "input.results.csv")) == _stable(read_csv(runs.single_results))
