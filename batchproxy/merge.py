@@ -58,29 +58,28 @@ class _Shard:
 
 
 def default_outputs(shard_files: Sequence[Path]) -> tuple[Path, Path]:
-    """``<stem>.results.csv`` and ``<stem>.failed.csv`` beside the shard files.
+    """The merged results and failure report beside the shard files, named as one run would name them.
 
-    ``<stem>`` is a shard file's name without ``.shard-I-of-N``, its extension and a final ``.results``:
-    ``input.results.shard-2-of-4.csv`` gives ``input``. Every shard file must give the same one.
+    The results file is a shard file's name without ``.shard-I-of-N``; the failure report swaps a final
+    ``.results`` for ``.failed``, or adds it: ``input.results.shard-2-of-4.csv`` gives
+    ``input.results.csv`` and ``input.failed.csv``; a rollback's ``x.rollback.shard-2-of-4.csv`` gives
+    ``x.rollback.csv`` and ``x.rollback.failed.csv``. Every shard file must give the same names.
     """
-    stems = {_stem(path) for path in shard_files}
-    if len(stems) != 1 or None in stems:
+    merged = {_unsharded(path) for path in shard_files}
+    if len(merged) != 1 or None in merged:
         raise UsageError(
-            "the shard files' names do not share one <stem>.shard-I-of-N form; "
+            "the shard files' names do not share one <name>.shard-I-of-N<ext> form; "
             "give the merged files' paths with --results and --failures"
         )
-    stem = next(iter(stems))
-    assert stem is not None  # for mypy: None was refused above
-    return stem.with_name(stem.name + ".results.csv"), stem.with_name(stem.name + ".failed.csv")
+    results = next(iter(merged))
+    assert results is not None  # for mypy: None was refused above
+    stem = results.stem.removesuffix(".results") or results.stem
+    return results, results.with_name(stem + ".failed" + results.suffix)
 
 
-def _stem(path: Path) -> Path | None:
+def _unsharded(path: Path) -> Path | None:
     split = split_shard_name(path.name)
-    if split is None:
-        return None
-    base = Path(split[0]).stem
-    base = base.removesuffix(".results") or base
-    return path.with_name(base)
+    return None if split is None else path.with_name(split[0])
 
 
 def merge(shard_files: Sequence[Path], results: Path, failures: Path, *, force: bool = False) -> MergeResult:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from batchproxy.errors import UsageError
+from batchproxy.merge import default_outputs
 from batchproxy.shard import (
     Domain,
     ShardSpec,
@@ -218,3 +219,16 @@ def test_input_digest_follows_the_bytes(tmp_path: Path) -> None:
     assert input_digest(one).startswith("blake2b:")
     two.write_bytes(b"VoiceConnectorId\nvc2\n")
     assert input_digest(one) != input_digest(two)
+
+
+def test_merged_file_names_are_what_one_run_would_have_written() -> None:
+    """Named as one run names them: run `input.results.csv`, `input.failed.csv`; rollback `x.rollback.csv`."""
+    shards = [Path(f"/d/input.results.shard-{i}-of-2.csv") for i in (1, 2)]
+    assert default_outputs(shards) == (Path("/d/input.results.csv"), Path("/d/input.failed.csv"))
+    rollback = [Path(f"/d/x.rollback.shard-{i}-of-2.csv") for i in (1, 2)]
+    assert default_outputs(rollback) == (Path("/d/x.rollback.csv"), Path("/d/x.rollback.failed.csv"))
+    for mixed in ([shards[0], rollback[1]], [shards[0], Path("/e/input.results.shard-2-of-2.csv")]):
+        with pytest.raises(UsageError, match="give the merged files' paths with --results"):
+            default_outputs(mixed)
+    with pytest.raises(UsageError):
+        default_outputs([Path("/d/input.results.csv")])
