@@ -40,6 +40,8 @@ __all__ = ["MergeResult", "default_outputs", "merge"]
 
 @dataclass(frozen=True, slots=True)
 class MergeResult:
+    results_path: Path
+    failures_path: Path
     shards: int
     lines: int  # lines in the merged results file: one per input row
     counts: Counter[Status]  # per status
@@ -82,9 +84,21 @@ def _unsharded(path: Path) -> Path | None:
     return None if split is None else path.with_name(split[0])
 
 
-def merge(shard_files: Sequence[Path], results: Path, failures: Path, *, force: bool = False) -> MergeResult:
-    """Merge ``shard_files`` into ``results`` and ``failures``; a refusal (``UsageError``) writes nothing."""
-    shards = _checked(shard_files)
+def merge(
+    shard_files: Sequence[Path],
+    results: Path | None = None,
+    failures: Path | None = None,
+    *,
+    force: bool = False,
+) -> MergeResult:
+    """Merge ``shard_files`` into ``results`` and ``failures`` (by default: ``default_outputs``).
+
+    A refusal raises ``UsageError`` and writes nothing.
+    """
+    shards = _checked(shard_files)  # first: what is wrong with the shards matters more than names
+    if results is None or failures is None:
+        default_results, default_failures = default_outputs(shard_files)
+        results, failures = results or default_results, failures or default_failures
     _check_outputs(shard_files, results, failures, force=force)
     layout = Layout.for_input(shards[0].header[1 : -len(columns.RESULT_COLUMNS)])
     with contextlib.ExitStack() as locks:
@@ -93,9 +107,14 @@ def merge(shard_files: Sequence[Path], results: Path, failures: Path, *, force: 
             lock = ResultsLock(path)
             lock.acquire()
             locks.callback(lock.release)
-        counts = _merge_lines(shards, layout, results)
-        written = write_failure_report(results, failures, layout)
-    return MergeResult(len(shards), sum(counts.values()), counts, written)
+        try:
+            counts = _merge_lines(shards, layout, results)
+            written = write_failure_report(results, failures, layout)
+        except OSError as exc:  # a full disk, a vanished directory: a message, not a traceback
+            raise UsageError(
+                f"merge failed writing {exc.filename or results}: {exc.strerror or exc}"
+            ) from exc
+    return MergeResult(results, failures, len(shards), sum(counts.values()), counts, written)
 
 
 def _checked(shard_files: Sequence[Path]) -> list[_Shard]:
@@ -117,11 +136,12 @@ def _checked(shard_files: Sequence[Path]) -> list[_Shard]:
 
 
 def _load(path: Path) -> _Shard:
+    header = _read_header(path)  # first: a file that is not there is named as such
     record = load_shard_record(path)
     named = split_shard_name(path.name)
     if named is not None and named[1] != record.spec:
         raise UsageError(f"{path} is named as shard {named[1]} but its shard record says shard {record.spec}")
-    return _Shard(path, record, _read_header(path))
+    return _Shard(path, record, header)
 
 
 def _read_header(path: Path) -> tuple[str, ...]:
@@ -181,6 +201,8 @@ def _check_outputs(shard_files: Sequence[Path], results: Path, failures: Path, *
             raise UsageError(f"{output} is one of the shard files: the merged files need their own paths")
         if output.exists() and not force:
             raise UsageError(f"{output} already exists: use --force to overwrite it")
+        if not output.parent.is_dir():
+            raise UsageError(f"cannot write {output}: {output.parent} is not a directory")
     if results.resolve() == failures.resolve():
         raise UsageError("--results and --failures name the same file")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from batchproxy.errors import BatchproxyError
-from batchproxy.merge import MergeResult, default_outputs, merge
+from batchproxy.merge import MergeResult, merge
 from batchproxy.rows import Status
 
 __all__ = ["merge_command"]
@@ -30,9 +30,6 @@ def merge_command(
 ) -> None:
     """Join the results files of every shard of a --shard run, in row order."""
     try:
-        if results is None or failures is None:
-            default_results, default_failures = default_outputs(shard_files)
-            results, failures = results or default_results, failures or default_failures
         outcome = merge(shard_files, results, failures, force=force)
     except BatchproxyError as exc:
         click.echo(f"batchproxy: {exc}", err=True)
@@ -40,14 +37,14 @@ def merge_command(
     except KeyboardInterrupt:
         click.echo("batchproxy: merge interrupted; nothing was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    click.echo(_summary(outcome, results, failures))
+    click.echo(_summary(outcome))
     sys.exit(EXIT_OK if outcome.all_ok else EXIT_NOT_OK)
 
 
-def _summary(outcome: MergeResult, results: Path, failures: Path) -> str:
+def _summary(outcome: MergeResult) -> str:
     counts = ", ".join(f"{outcome.counts[s]} {s.value}" for s in Status if outcome.counts[s])
     return (
         f"merged {outcome.shards} shards: {outcome.lines} rows ({counts or 'none'})\n"
-        f"results:  {results}\n"
-        f"failures: {failures} ({outcome.failures} rows)"
+        f"results:  {outcome.results_path}\n"
+        f"failures: {outcome.failures_path} ({outcome.failures} rows)"
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from batchproxy.columns import RESULT_COLUMNS
+from batchproxy.journal.lock import ResultsLock
 from batchproxy.shard import Domain, ShardSpec, assign, shard_path
 from batchproxy.shard_record import ShardRecord, input_digest, load_shard_record, save_shard_record
 from tests.e2e.harness import HEADER, emulator, make_rows, read_csv, run_cli, write_csv
@@ -291,3 +292,30 @@ def test_an_idle_shard_adds_nothing_to_the_merge(runs: Runs, tmp_path: Path) -> 
     assert code == 1, stderr
     assert "merged 3 shards: 60 rows" in stdout
     assert _stable(read_csv(tmp_path / "input.results.csv")) == _stable(read_csv(runs.single_results))
+
+
+def test_a_shard_file_that_is_not_there_or_an_output_directory_that_is_not_are_named(
+    runs: Runs, tmp_path: Path
+) -> None:
+    first, second = _copy(runs, tmp_path)
+    gone = tmp_path / "gone" / second.name
+    assert f"shard results file {gone} does not exist" in _refused(
+        tmp_path, [first, gone], "--results", tmp_path / "m.csv"
+    )
+    stderr = _refused(tmp_path, [first, second], "--failures", tmp_path / "no-such-dir" / "f.csv")
+    assert "no-such-dir is not a directory" in stderr
+
+
+def test_merge_while_a_shard_still_runs_is_refused(runs: Runs, tmp_path: Path) -> None:
+    """A shard that holds its results file's lock is still writing it: merge must not read it yet."""
+    first, second = _copy(runs, tmp_path)
+    lock = ResultsLock(second)
+    lock.acquire()
+    try:
+        before = sorted(p.name for p in tmp_path.iterdir())
+        code, _, stderr = _merge(first, second)
+        assert code == 2, stderr
+        assert f"is writing {second}" in stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+    finally:
+        lock.release()
