@@ -112,10 +112,12 @@ async def _failure_of_a_real_call(url: str) -> CallFailed:
         try:
             await client.get_voice_connector(VoiceConnectorId="abc")
         except Exception as exc:  # whatever the SDK raises is exactly what is under test
-            failure = translate(exc)
-            assert failure is not None, f"unclassified: {exc!r}"
-            return failure
-    raise AssertionError("the call was expected to fail")
+            raised: Exception = exc
+        else:
+            raise AssertionError("the call was expected to fail")
+    failure = translate(raised)
+    assert failure is not None, f"unclassified: {raised!r}"
+    return failure
 
 
 @contextlib.contextmanager
