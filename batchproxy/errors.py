@@ -13,11 +13,13 @@ exception types.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import botocore.exceptions
+import botocore.parsers
 
 from batchproxy.rows import FailureKind
 
@@ -62,6 +64,9 @@ class CallFailed(BatchproxyError):
     http_status: int | None = None
     request_id: str = ""
     retry_after: float | None = None  # seconds, from Retry-After / x-amz-retry-after
+    # The endpoint itself could not be reached (DNS, TLS, refused, connect timeout): nothing was sent,
+    # and every row of the same endpoint is likely to fail alike (the engine's endpoint breaker).
+    unreachable: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.code}: {self.message}")
@@ -133,24 +138,89 @@ _MAYBE_SENT = (
     botocore.exceptions.ReadTimeoutError,
     botocore.exceptions.ConnectionClosedError,
     botocore.exceptions.HTTPClientError,
+    botocore.parsers.ResponseParserError,
     aiohttp.ClientError,
     TimeoutError,
-    ConnectionError,
+    OSError,
+)
+# getaddrinfo's answers that mean "this name does not exist", as opposed to "the resolver did not
+# answer" (EAI_AGAIN), which can clear up by itself and is retried like any connection error.
+_NO_SUCH_NAME = frozenset(
+    code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code
 )
 
 
 def _from_transport_error(exc: BaseException) -> CallFailed | None:
+    if (refused := _from_connect_error(_connect_cause(exc))) is not None:
+        return refused
     if (dropped := _dropped_after_connecting(exc)) is not None:
         return CallFailed(
             kind=FailureKind.UNKNOWN_OUTCOME, code="ConnectionReset", message=_describe(dropped)
         )
     if isinstance(exc, _NOT_SENT):
         code = "ConnectTimeout" if "timeout" in type(exc).__name__.lower() else "ConnectionError"
-        return CallFailed(kind=FailureKind.TRANSIENT, code=code, message=_describe(exc))
+        return CallFailed(kind=FailureKind.TRANSIENT, code=code, message=_describe(exc), unreachable=True)
     if isinstance(exc, _MAYBE_SENT):
         code = "ReadTimeout" if "timeout" in type(exc).__name__.lower() else "ConnectionReset"
         return CallFailed(kind=FailureKind.UNKNOWN_OUTCOME, code=code, message=_describe(exc))
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        # Raised by the SDK before sending (e.g. a parameter it refuses): the same request fails the
+        # same way again, and it is one row's problem, not a reason to crash the run.
+        return CallFailed(kind=FailureKind.PERMANENT, code=type(exc).__name__, message=_describe(exc))
     return None
+
+
+def _connect_cause(exc: BaseException) -> BaseException:
+    """The aiohttp connector error behind botocore's wrapper (``EndpointConnectionError``, ``SSLError``)."""
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        cause = getattr(exc, "kwargs", {}).get("error")
+        if isinstance(cause, BaseException):
+            return cause
+    return exc
+
+
+def _from_connect_error(cause: BaseException) -> CallFailed | None:
+    """DNS, TLS and refused connections: the endpoint cannot be reached from here (``unreachable``).
+
+    A name that does not exist and a TLS failure are permanent: every request to that endpoint fails
+    the same way until someone changes the endpoint, the certificate or the trust store.
+    """
+    if isinstance(cause, aiohttp.ClientConnectorDNSError):
+        error = cause.os_error
+        gone = isinstance(error, socket.gaierror) and error.errno in _NO_SUCH_NAME
+        return _unreachable(
+            FailureKind.PERMANENT if gone else FailureKind.TRANSIENT,
+            "DnsLookupFailed",
+            f"cannot resolve {cause.host}: {error.strerror or error}",
+        )
+    if isinstance(cause, aiohttp.ClientConnectorCertificateError):
+        return _unreachable(
+            FailureKind.PERMANENT,
+            "TlsCertificateRejected",
+            f"the TLS certificate of {cause.host}:{cause.port} was rejected: {cause.certificate_error}",
+        )
+    if isinstance(cause, aiohttp.ClientConnectorSSLError):
+        hint = _tls_hint(cause)
+        return _unreachable(
+            FailureKind.PERMANENT,
+            "TlsHandshakeFailed",
+            f"TLS handshake with {cause.host}:{cause.port} failed: {cause.os_error}{hint}",
+        )
+    if isinstance(cause, aiohttp.ClientConnectorError) and isinstance(cause.os_error, ConnectionRefusedError):
+        return _unreachable(
+            FailureKind.TRANSIENT, "ConnectionRefused", f"{cause.host}:{cause.port} refused the connection"
+        )
+    return None
+
+
+def _tls_hint(cause: aiohttp.ClientConnectorSSLError) -> str:
+    if "WRONG_VERSION_NUMBER" in str(cause.os_error):
+        return " (the endpoint speaks plain HTTP: use an http:// URL, or the right port)"
+    return ""
+
+
+def _unreachable(kind: FailureKind, code: str, message: str) -> CallFailed:
+    return CallFailed(kind=kind, code=code, message=message[:300], unreachable=True)
 
 
 def _dropped_after_connecting(exc: BaseException) -> BaseException | None:
@@ -169,5 +239,7 @@ def _dropped_after_connecting(exc: BaseException) -> BaseException | None:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]
+    # One line, whole: a multi-line SDK message keeps its detail (the first line alone often says only
+    # "Parameter validation failed:"), and a results file wants one line per cell.
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]

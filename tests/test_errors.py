@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import aioboto3
 import aiohttp
+import aiohttp.client_reqrep
 import botocore.exceptions
 import pytest
+from aiobotocore.config import AioConfig
 
 from batchproxy.errors import CallFailed, translate
 from batchproxy.rows import FailureKind
@@ -83,3 +97,174 @@ def test_other_exceptions_are_not_ours_to_classify() -> None:
     assert translate(KeyError("x")) is None
     own = CallFailed(kind=FailureKind.PERMANENT, code="ReadBackMismatch", message="m")
     assert translate(own) is own
+
+
+# -- the endpoint cannot be reached: real aioboto3 calls against real sockets on 127.0.0.1 ------------
+
+
+async def _failure_of_a_real_call(url: str) -> CallFailed:
+    """What one real aioboto3 request to ``url`` fails with, through our one boundary."""
+    session = aioboto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="s")
+    config = AioConfig(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=2)
+    async with session.client(
+        "chime-sdk-voice", region_name="us-east-1", endpoint_url=url, config=config
+    ) as client:
+        try:
+            await client.get_voice_connector(VoiceConnectorId="abc")
+        except Exception as exc:  # whatever the SDK raises is exactly what is under test
+            raised: Exception = exc
+        else:
+            raise AssertionError("the call was expected to fail")
+    failure = translate(raised)
+    assert failure is not None, f"unclassified: {raised!r}"
+    return failure
+
+
+@contextlib.contextmanager
+def _listening(serve_one: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A 127.0.0.1 listener that hands each connection to ``serve_one``; yields its port."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                serve_one(conn)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    where = tmp_path_factory.mktemp("tls")
+    key, cert = where / "key.pem", where / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_a_certificate_the_client_does_not_trust_is_permanent(self_signed: ssl.SSLContext) -> None:
+    """Retrying cannot fix a certificate: the failure says so, and marks the endpoint unreachable."""
+
+    def handshake(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            self_signed.wrap_socket(conn, server_side=True).close()
+
+    with _listening(handshake) as port:
+        failure = await _failure_of_a_real_call(f"https://127.0.0.1:{port}")
+    assert (failure.kind, failure.code, failure.unreachable) == (
+        FailureKind.PERMANENT,
+        "TlsCertificateRejected",
+        True,
+    )
+    assert "self-signed" in failure.message
+
+
+async def test_https_to_a_plain_http_port_says_what_is_wrong() -> None:
+    """The classic mix-up gets a permanent failure whose message names the likely fix."""
+
+    def plain_http(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    with _listening(plain_http) as port:
+        failure = await _failure_of_a_real_call(f"https://127.0.0.1:{port}")
+    assert (failure.kind, failure.code, failure.unreachable) == (
+        FailureKind.PERMANENT,
+        "TlsHandshakeFailed",
+        True,
+    )
+    assert "plain HTTP" in failure.message
+
+
+async def test_a_refused_connection_is_transient_and_unreachable() -> None:
+    """Nothing listens: retried (a restarting endpoint comes back), but counted against the endpoint."""
+    with socket.create_server(("127.0.0.1", 0)) as placeholder:
+        port = placeholder.getsockname()[1]
+    failure = await _failure_of_a_real_call(f"http://127.0.0.1:{port}")
+    assert (failure.kind, failure.code, failure.unreachable) == (
+        FailureKind.TRANSIENT,
+        "ConnectionRefused",
+        True,
+    )
+
+
+_DNS_PROBE = """
+import asyncio, json, sys
+sys.path[:0] = [sys.argv[1]]
+from tests.test_errors import _failure_of_a_real_call
+failure = asyncio.run(_failure_of_a_real_call("https://chime.batchproxy-test.invalid"))
+print(json.dumps([failure.kind.value, failure.code, failure.message, failure.unreachable]))
+"""
+
+
+def test_a_name_that_does_not_resolve_names_the_host_and_the_cause() -> None:
+    """Inside an empty network namespace (no lookup leaves the machine), DNS fails; we keep its reason."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", _DNS_PROBE, root],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0 and "Operation not permitted" in done.stderr:
+        pytest.skip("this machine does not allow network namespaces")
+    assert done.returncode == 0, done.stderr
+    kind, code, message, unreachable = json.loads(done.stdout)
+    assert (code, unreachable) == ("DnsLookupFailed", True)
+    assert "chime.batchproxy-test.invalid" in message
+    # No resolver is reachable in the namespace: "temporary", so retried within the budget.
+    assert kind == FailureKind.TRANSIENT.value
+
+
+def test_a_name_the_resolver_says_does_not_exist_is_permanent() -> None:
+    """NXDOMAIN (EAI_NONAME) will not change on retry, unlike a resolver that did not answer."""
+    key = aiohttp.client_reqrep.ConnectionKey("nowhere.invalid", 443, True, True, None, None, None, None)
+    gone = aiohttp.ClientConnectorDNSError(
+        key, socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    )
+    wrapped = botocore.exceptions.EndpointConnectionError(endpoint_url="https://nowhere.invalid", error=gone)
+    failure = translate(wrapped)
+    assert failure is not None
+    assert (failure.kind, failure.code, failure.unreachable) == (
+        FailureKind.PERMANENT,
+        "DnsLookupFailed",
+        True,
+    )
+    assert "nowhere.invalid" in failure.message
+    assert "Name or service not known" in failure.message
+
+
+def test_other_sdk_errors_are_permanent_row_failures_not_crashes() -> None:
+    """An SDK error we have no special rule for fails that row, with its class name as the code."""
+    failure = translate(botocore.exceptions.ParamValidationError(report="Invalid length for parameter X"))
+    assert failure is not None
+    assert (failure.kind, failure.code) == (FailureKind.PERMANENT, "ParamValidationError")
+    assert "Invalid length" in failure.message
