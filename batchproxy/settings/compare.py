@@ -111,12 +111,8 @@ def _state_members(setting: Setting, text: str) -> dict[str, Any]:
         n: state[setting.get_name(n)] for n in setting.members if state.get(setting.get_name(n)) is not None
     }
     shape = setting.shape
-    problems = [
-        f"{n} {text}"
-        for n in shape.required_members
-        if n in setting.members and n not in members
-        for text in ("is required",)
-    ]
+    required = [name for name in shape.required_members if name in setting.members]
+    problems = [f"{name} is required" for name in required if name not in members]
     for name, value in members.items():
         # The model's rules only: what AWS held may be put back even where batchproxy is stricter.
         check = _values.compile_check(shape.members[name], name, {})
