@@ -253,3 +253,19 @@ def test_a_cached_verdict_is_not_changed_by_a_request() -> None:
     first["Origination"]["Routes"][0]["Port"] = 1
     again = rules(chosen).check(FULL["origination"]).members
     assert again["Routes"][0]["Port"] == 5060
+
+
+def test_a_header_check_reads_cells_by_position() -> None:
+    """``for_header`` is the input layer's per-pass check: positions, ignored and missing columns."""
+    check = rules(setting("logging")).for_header(
+        ["Region", "enable_sip_logs_is_not_canonical", "VoiceConnectorId", "EnableSIPLogs"]
+    )
+    assert check(("us-east-1", "junk", "vc-1", "yes")) == ({"EnableSIPLogs": True}, ())
+    assert check(("us-east-1", "junk", "vc-1")).members == {}  # a short row reads as empty cells
+
+
+def test_a_missing_required_column_is_reported_on_every_row() -> None:
+    check = rules(setting("streaming")).for_header(["VoiceConnectorId", "Disabled"])
+    assert [(p.column, p.message) for p in check(("vc", "true")).problems] == [
+        ("DataRetentionInHours", "is required")
+    ]

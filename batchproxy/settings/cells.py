@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from botocore.model import ListShape, Shape
@@ -24,7 +24,7 @@ from batchproxy.settings import _values
 from batchproxy.settings.catalog import CONNECTOR_MEMBER, Setting
 from batchproxy.settings.schema import Column, Kind, columns
 
-__all__ = ["CellProblem", "CellRule", "CheckedCells", "SettingRules", "Verdict", "rules"]
+__all__ = ["CellProblem", "CellRule", "CheckedCells", "RowRule", "SettingRules", "Verdict", "rules"]
 
 _DIGITS = re.compile(r"[0-9]+")  # [0-9], not \d: that would take any script's digits
 _TRUE = frozenset({"true", "1", "yes"})
@@ -50,6 +50,7 @@ class CellProblem(NamedTuple):
 # (the API value, or None when the cell is empty or bad; the cell's problems, empty when it is good)
 Verdict = tuple[Any, tuple[CellProblem, ...]]
 CellRule = Callable[[str], Verdict]
+RowRule = Callable[[Sequence[str]], "CheckedCells"]
 
 
 class _Bad(Exception):
@@ -214,8 +215,41 @@ class SettingRules:
                 members[name] = value
         return CheckedCells(members, tuple(problems))
 
-    def problems(self, cells: Mapping[str, str]) -> Iterator[CellProblem]:
-        yield from self.check(cells).problems
+    def for_header(self, header: Sequence[str | None]) -> RowRule:
+        """A row check for one file's header, where ``header[i]`` is the column at position i (or None).
+
+        What does not depend on the row is settled here, once per pass: which rule reads which
+        position, and the verdict of every column the file lacks (its cell is always empty). Rows are
+        the cells as read; a short row reads as empty cells.
+        """
+        present = [(at, name, self._rules[name]) for at, name in enumerate(header) if name in self._rules]
+        absent_members: dict[str, Any] = {}
+        absent_problems: list[CellProblem] = []
+        for name, rule in self._rules.items():
+            if name not in header:
+                value, found = rule("")
+                absent_problems.extend(found)
+                if value is not None:
+                    absent_members[name] = value
+        width = len(header)
+        connector = CONNECTOR_MEMBER
+
+        def check(cells: Sequence[str]) -> CheckedCells:
+            if len(cells) < width:
+                cells = tuple(cells) + ("",) * (width - len(cells))
+            members = absent_members.copy()
+            problems: list[CellProblem] = []
+            for at, name, rule in present:
+                value, found = rule(cells[at])
+                if found:
+                    problems.extend(found)
+                elif value is not None and name != connector:
+                    members[name] = value
+            if absent_problems:
+                problems.extend(absent_problems)
+            return CheckedCells(members, tuple(problems))
+
+        return check
 
 
 @functools.cache
