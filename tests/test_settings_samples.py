@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,19 @@ def test_proxy_sample_is_valid_for_the_proxy_setting() -> None:
         records = list(csv.reader(file))
     check = rules(chosen).for_header([canonical_column(chosen, cell) for cell in records[0]])
     assert all(check(row).problems == () for row in records[1:])
+
+
+DOCS = SAMPLES.parent / "docs" / "settings"
+_CSV_BLOCK = re.compile(r"```csv\n(.*?)```", re.DOTALL)
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_the_example_on_each_settings_page_is_valid(name: str) -> None:
+    """The docs' examples are input the tool accepts, not prose that drifted from the model."""
+    chosen = setting(name)
+    blocks = _CSV_BLOCK.findall((DOCS / f"{name}.md").read_text(encoding="utf-8"))
+    assert blocks
+    for block in blocks:
+        records = list(csv.reader(io.StringIO(block)))
+        check = rules(chosen).for_header([canonical_column(chosen, cell) for cell in records[0]])
+        assert [check(row).problems for row in records[1:]] == [()] * (len(records) - 1)
