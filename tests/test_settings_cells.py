@@ -147,7 +147,7 @@ BAD_CELLS = [
     (
         "proxy",
         {"PhoneNumberPoolCountries": ";".join(["US"] * 101)},
-        [("PhoneNumberPoolCountries", "must have at most 100 items separated by ';'")],
+        [("PhoneNumberPoolCountries", "must have at most 100 items")],
     ),
     ("proxy", {"PhoneNumberPoolCountries": "US;"}, [("PhoneNumberPoolCountries", "item 2 is empty")]),
     (
@@ -155,6 +155,12 @@ BAD_CELLS = [
         {"Routes": '[{"Host":"a.example.com",'},
         [("Routes", "is not valid JSON: Expecting property name enclosed in double quotes at character 26")],
     ),
+    (
+        "origination",
+        {"Routes": '[{"Port":5060,"Port":5061}]'},
+        [("Routes", "is not valid JSON: member 'Port' appears twice in one object")],
+    ),
+    ("origination", {"Routes": "[" * 100_000}, [("Routes", "is not valid JSON: nested too deeply")]),
     ("origination", {"Routes": "[NaN]"}, [("Routes", "is not valid JSON: NaN is not a JSON number")]),
     (
         "origination",

@@ -87,8 +87,9 @@ def _scalar(shape: Shape, key: str, setting: Setting) -> Callable[[str], Any]:
     check = _values.compile_check(shape, key, setting.stricter)
 
     def string(text: str) -> str:
-        for _path, message in check(text, ""):
-            raise _Bad(message)
+        problem = next(check(text, ""), None)
+        if problem is not None:
+            raise _Bad(problem[1])
         return text
 
     return string
@@ -112,9 +113,9 @@ def _list(shape: ListShape, key: str, setting: Setting, sensitive: bool) -> Call
             more = f"; and {len(bad) - _LISTED} more" if len(bad) > _LISTED else ""
             raise _Bad("; ".join(bad[:_LISTED]) + more)
         if len(values) < low:
-            raise _Bad(f"must have at least {int(low)} items separated by ';'")
+            raise _Bad(f"must have at least {int(low)} items")
         if len(values) > high:
-            raise _Bad(f"must have at most {int(high)} items separated by ';'")
+            raise _Bad(f"must have at most {int(high)} items")
         return tuple(values)
 
     return parse
@@ -124,12 +125,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object naming a member twice: Python would keep the last silently, the user meant one of them."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        twice = next(name for name in found if sum(1 for n, _ in pairs if n == name) > 1)
+        raise ValueError(f"member {twice!r} appears twice in one object")
+    return found
+
+
 def _json(column: Column, setting: Setting) -> Callable[[str], tuple[Any, list[tuple[str, str]]]]:
     check = _values.compile_check(column.shape, column.name, setting.stricter)
 
     def parse(text: str) -> tuple[Any, list[tuple[str, str]]]:
         try:
-            value = json.loads(text, parse_constant=_reject_constant)
+            value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+        except RecursionError:
+            raise _Bad("is not valid JSON: nested too deeply") from None
         except ValueError as exc:
             where = f" at character {exc.pos + 1}" if isinstance(exc, json.JSONDecodeError) else ""
             message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
