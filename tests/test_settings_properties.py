@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from batchproxy import model
 from batchproxy.settings import SETTINGS, Kind, Setting, columns, differences, put_request, restore, rules
 from batchproxy.settings import snapshot_text as snapshot
-from batchproxy.settings._values import limits
+from batchproxy.settings._values import compile_accepts, compile_check, limits
 from tests.settings_examples import sdk_problems
 
 # Load on the shared machine makes timings meaningless; the example count keeps each test short.
@@ -178,3 +178,16 @@ def test_a_setting_compared_with_what_it_put_has_no_changes(data: st.DataObject)
         back = restore(chosen, "vc", snapshot(held))
         body = back.kwargs if chosen.structure is None else back.kwargs[chosen.structure]
         assert differences(chosen, held, {k: v for k, v in body.items() if k != "VoiceConnectorId"}) == []
+
+
+@_QUICK
+@given(value=_JSON, which=st.integers(0, 3), data=st.data())
+def test_the_fast_test_agrees_with_the_checker(value: Any, which: int, data: st.DataObject) -> None:
+    """``compile_accepts`` says yes exactly when ``compile_check`` finds nothing, on any JSON value."""
+    json_columns = [(s, c) for s in SETTINGS.values() for c in columns(s) if c.kind is Kind.JSON]
+    chosen, column = json_columns[which % len(json_columns)]
+    if data.draw(st.booleans()):  # half the time a value the model allows, to cover the "yes" side
+        value = data.draw(_valid(column.shape, column.name, chosen))
+    accepts = compile_accepts(column.shape, column.name, chosen.stricter)
+    check = compile_check(column.shape, column.name, chosen.stricter)
+    assert accepts(value) == (list(check(value, column.name)) == [])

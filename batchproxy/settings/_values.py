@@ -15,7 +15,16 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-__all__ = ["Check", "Rules", "compile_check", "limits", "pattern_test", "words_for_pattern"]
+__all__ = [
+    "Accepts",
+    "Check",
+    "Rules",
+    "compile_accepts",
+    "compile_check",
+    "limits",
+    "pattern_test",
+    "words_for_pattern",
+]
 
 Check = Callable[[Any, str], Iterator[tuple[str, str]]]
 Rules = Mapping[str, Mapping[str, Any]]  # the catalog's stricter rules, by member path
@@ -154,3 +163,69 @@ def _structure(shape: StructureShape, key: str, rules: Rules) -> Check:
                 yield from member(element, f"{path}.{name}")
 
     return check
+
+
+Accepts = Callable[[Any], bool]
+
+
+def compile_accepts(shape: Shape, key: str, rules: Rules) -> Accepts:
+    """The same rules as ``compile_check`` as one yes/no test, for the common case of a good value.
+
+    A checker builds a generator per value it visits; a JSON cell with a few routes visits a dozen, so
+    a good cell is first asked this plain test, and only a refused one is walked again for the messages.
+    True exactly when ``compile_check`` reports nothing (a property test holds the two together).
+    """
+    kind = shape.type_name
+    if isinstance(shape, StructureShape):
+        return _structure_accepts(shape, key, rules)
+    low, high = limits(shape, key, rules)
+    if isinstance(shape, ListShape):
+        return _list_accepts(shape, key, rules, low, high)
+    if kind in ("integer", "long"):
+        return lambda value: type(value) is int and low <= value <= high
+    if kind == "boolean":
+        return lambda value: isinstance(value, bool)
+    if kind == "string":
+        return _string_accepts(shape, key, rules, low, high)
+    return lambda value: True
+
+
+def _string_accepts(shape: Shape, key: str, rules: Rules, low: float, high: float) -> Accepts:
+    pattern = _meta(shape, key, rules).get("pattern")
+    matches = None if pattern is None else pattern_test(pattern)
+    allowed = frozenset(shape.enum) if getattr(shape, "enum", None) else None
+    return lambda value: (
+        isinstance(value, str)
+        and low <= len(value) <= high
+        and (allowed is None or value in allowed)
+        and (matches is None or matches(value))
+    )
+
+
+# Plain loops below, not all(<generator>): this runs for every item of every JSON cell.
+def _structure_accepts(shape: StructureShape, key: str, rules: Rules) -> Accepts:
+    members = {name: compile_accepts(m, f"{key}.{name}", rules) for name, m in shape.members.items()}
+    required = tuple(shape.required_members)
+
+    def accepts(value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            member = members.get(name)
+            if member is None or item is None or not member(item):
+                return False
+        return True
+
+    return accepts
+
+
+def _list_accepts(shape: ListShape, key: str, rules: Rules, low: float, high: float) -> Accepts:
+    item = compile_accepts(shape.member, key + "[]", rules)
+
+    def accepts(value: Any) -> bool:
+        return type(value) is list and low <= len(value) <= high and all(map(item, value))
+
+    return accepts

@@ -136,6 +136,7 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _json(column: Column, setting: Setting) -> Callable[[str], tuple[Any, list[tuple[str, str]]]]:
     check = _values.compile_check(column.shape, column.name, setting.stricter)
+    accepts = _values.compile_accepts(column.shape, column.name, setting.stricter)
 
     def parse(text: str) -> tuple[Any, list[tuple[str, str]]]:
         try:
@@ -146,7 +147,7 @@ def _json(column: Column, setting: Setting) -> Callable[[str], tuple[Any, list[t
             where = f" at character {exc.pos + 1}" if isinstance(exc, json.JSONDecodeError) else ""
             message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise _Bad(f"is not valid JSON: {message}{where}") from None
-        return value, list(check(value, column.name))
+        return value, [] if accepts(value) else list(check(value, column.name))
 
     return parse
 
