@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import batchproxy.settings as api
 from batchproxy import model
 from batchproxy.settings import SETTINGS, UnknownSetting, setting
 
@@ -104,3 +105,36 @@ def test_proxy_get_names_its_countries_differently() -> None:
 def test_an_unknown_setting_lists_the_known_ones() -> None:
     with pytest.raises(UnknownSetting, match="choose one of proxy, termination"):
         setting("sip-media")
+
+
+def test_the_public_api_is_what_the_lead_wires_in() -> None:
+    """The names input, operations and the CLI import; renaming one must be a deliberate change."""
+    assert sorted(api.__all__) == sorted(
+        [
+            "MISSING",
+            "NO_STATE",
+            "SETTINGS",
+            "CellProblem",
+            "CheckedCells",
+            "Column",
+            "Kind",
+            "Restore",
+            "Setting",
+            "SettingRules",
+            "UnknownSetting",
+            "canonical_column",
+            "column_names",
+            "columns",
+            "connector_request",
+            "differences",
+            "members_code",
+            "put_request",
+            "required_columns",
+            "restore",
+            "rules",
+            "setting",
+            "setting_in",
+            "snapshot_text",
+        ]
+    )
+    assert all(hasattr(api, name) for name in api.__all__)

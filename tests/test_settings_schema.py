@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from batchproxy.columns import INPUT_COLUMNS, canonical_input_column
-from batchproxy.settings import Kind, canonical_column, column_names, columns, setting
+from batchproxy.columns import INPUT_COLUMNS, REQUIRED_FOR_PUT, canonical_input_column
+from batchproxy.settings import Kind, canonical_column, column_names, columns, required_columns, setting
 
 
 def test_proxy_columns_are_todays_proxy_columns() -> None:
@@ -101,3 +101,9 @@ def test_header_spellings(name: str, header: str, column: str | None) -> None:
 )
 def test_proxy_spellings_agree_with_todays_columns(header: str) -> None:
     assert canonical_column(setting("proxy"), header) == canonical_input_column(header)
+
+
+def test_required_columns_match_todays_proxy_and_the_model() -> None:
+    assert required_columns(setting("proxy")) == REQUIRED_FOR_PUT
+    assert required_columns(setting("logging")) == ("VoiceConnectorId",)
+    assert required_columns(setting("streaming")) == ("VoiceConnectorId", "DataRetentionInHours", "Disabled")

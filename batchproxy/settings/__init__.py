@@ -25,7 +25,14 @@ from batchproxy.settings.compare import (
     snapshot_text,
 )
 from batchproxy.settings.request import connector_request, members_code, put_request
-from batchproxy.settings.schema import Column, Kind, canonical_column, column_names, columns
+from batchproxy.settings.schema import (
+    Column,
+    Kind,
+    canonical_column,
+    column_names,
+    columns,
+    required_columns,
+)
 
 __all__ = [
     "MISSING",
@@ -46,6 +53,7 @@ __all__ = [
     "differences",
     "members_code",
     "put_request",
+    "required_columns",
     "restore",
     "rules",
     "setting",

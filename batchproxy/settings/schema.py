@@ -18,7 +18,15 @@ from botocore.model import ListShape, Shape, StructureShape
 from batchproxy import model
 from batchproxy.settings.catalog import CONNECTOR_MEMBER, Setting
 
-__all__ = ["Column", "Kind", "canonical_column", "column_names", "columns", "spellings"]
+__all__ = [
+    "Column",
+    "Kind",
+    "canonical_column",
+    "column_names",
+    "columns",
+    "required_columns",
+    "spellings",
+]
 
 
 class Kind(enum.StrEnum):
@@ -90,6 +98,11 @@ def _put_input(setting: Setting) -> StructureShape:
 
 def column_names(setting: Setting) -> tuple[str, ...]:
     return tuple(column.name for column in columns(setting))
+
+
+def required_columns(setting: Setting) -> tuple[str, ...]:
+    """The columns a file must have for a put of ``setting`` (the header check asks for these)."""
+    return tuple(column.name for column in columns(setting) if column.required)
 
 
 def _naive_snake(name: str) -> str:
