@@ -8,7 +8,8 @@ the second closes, in one ``write``, so a killed run keeps all it had but the la
 appends a new ``segment`` record and goes on in the same file.
 
 Lines (``"v": 1``):
-- ``{"type": "segment", "t": epoch, "command": …, "resume": bool}`` — a run (or a resumed run) began;
+- ``{"type": "segment", "t": epoch, "command": …, "resume": bool, "input": path}``
+  — a run (or a resumed run) began;
 - ``{"type": "domain", "id": n, "kind": "profile"|"account", "name": …, "region": …}`` — names an id,
   once per segment, before its first second;
 - ``{"type": "second", "s": epoch second, "d": id, "n": attempts, "ok": accepted, "thr": 429s,
@@ -99,14 +100,22 @@ class Timeline:
         return cls(None)
 
     @classmethod
-    def open(cls, results: Path, *, command: str, resume: bool) -> Timeline:
+    def open(
+        cls,
+        results: Path,
+        *,
+        command: str,
+        resume: bool,
+        input: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Timeline:
         """Start a segment in ``<results>.timeline.jsonl``: appended on resume, else a new file.
 
         Never follows a symlink; the file is 0600 like the results file beside it.
         """
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if resume else os.O_TRUNC)
         fd = open_private(timeline_path(results), flags)
-        timeline = cls(lambda data: write_all(fd, data))
+        timeline = cls(lambda data: write_all(fd, data), clock)
         timeline._fd = fd
         timeline._line(
             {"type": "segment", "t": round(timeline._clock(), 3), "command": command, "resume": resume}
