@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from batchproxy.errors import UsageError
 from batchproxy.journal.files import open_private, write_all
 from batchproxy.report.domain import Domain
 
@@ -113,8 +114,13 @@ class Timeline:
 
         Never follows a symlink; the file is 0600 like the results file beside it.
         """
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if resume else os.O_TRUNC)
-        fd = open_private(timeline_path(results), flags)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if resume else os.O_TRUNC)
+        path = timeline_path(results)
+        try:
+            fd = open_private(path, flags)
+        except OSError as exc:  # ELOOP: a symlink planted where the timeline goes
+            raise UsageError(f"cannot write the timeline {path}: {exc.strerror}") from None
+        _end_torn_line(fd)
         timeline = cls(lambda data: write_all(fd, data), clock)
         timeline._fd = fd
         timeline._line(
@@ -195,3 +201,10 @@ class Timeline:
     def _line(self, record: dict[str, object]) -> None:
         if self._write is not None:
             self._write(json.dumps({"v": VERSION, **record}, separators=(",", ":")).encode() + b"\n")
+
+
+def _end_torn_line(fd: int) -> None:
+    """After a kill mid-write the file may end inside a line: end it, so the reader skips only that line."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        write_all(fd, b"\n")
