@@ -15,6 +15,7 @@ import zlib
 from datetime import datetime
 from pathlib import Path
 
+from batchproxy.journal.layout import Layout
 from batchproxy.report.domain import Domain
 from batchproxy.report.timeline import Timeline
 
@@ -98,3 +99,18 @@ def _paeth(a: int, b: int, c: int) -> int:
     if pa <= pb and pa <= pc:
         return a
     return b if pb <= pc else c
+
+
+INPUT_HEADER = ("VoiceConnectorId", "Region", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries",
+                "FallBackPhoneNumber", "Disabled")  # fmt: skip
+
+
+def write_results(path: Path, lines: list[dict[str, str]]) -> Path:
+    """A results file in the real format (header from the journal's ``Layout``); unset cells empty."""
+    header = Layout.for_input(INPUT_HEADER).results_header
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for line in lines:
+            writer.writerow([line.get(name, "") for name in header])
+    return path

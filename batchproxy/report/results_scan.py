@@ -25,6 +25,8 @@ from batchproxy.rows import FailureKind, Status
 __all__ = ["EXAMPLES", "Example", "ResultsScan", "scan_results"]
 
 EXAMPLES = 5
+# Candidates kept per code: a later line for the same row (a resumed run) may take one away.
+_CANDIDATES = 2 * EXAMPLES
 # Per-row state codes; "unsure" is a failure whose last attempt went unanswered: --resume sends it again.
 _OK, _FAILED, _UNSURE, _INVALID, _SKIPPED = 1, 2, 3, 4, 5
 _CODE = {Status.OK: _OK, Status.FAILED: _FAILED, Status.INVALID: _INVALID, Status.SKIPPED: _SKIPPED}
@@ -119,6 +121,7 @@ class _Scanner:
             if index:
                 result.error_codes[self.code_names[index]] = n
         result.counts = +result.counts
+        result.examples = {code: found[:EXAMPLES] for code, found in result.examples.items() if found}
         return result
 
     def _line(self, number: int, cells: list[str]) -> None:
@@ -147,7 +150,7 @@ class _Scanner:
         earlier = self.example_of.pop(number, None)
         if earlier is not None:  # a later line for this row replaces what it said before
             examples[earlier] = [e for e in examples[earlier] if e.row != number]
-        if not code or len(examples.setdefault(code, [])) >= EXAMPLES:
+        if not code or len(examples.setdefault(code, [])) >= _CANDIDATES:
             return
         where = self.where
         examples[code].append(
