@@ -24,15 +24,17 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def timeline_from_results(results: Path, *, exit_code: int, resume: bool = False) -> None:
+def timeline_from_results(results: Path, *, exit_code: int, resume: bool = False, after: str = "") -> None:
     """Append one segment to ``results``' timeline that replays the rows of ``results``.
+
+    ``after``: replay only rows finished later than this ``finished_at`` (a resumed run's own rows).
 
     Retries are taken to be 429s (true of a run against an emulator whose only fault is its rate), and
     the limiter's rate follows a crude halve-on-429, climb-on-200 rule: only the shape matters here.
     """
     with results.open(newline="", encoding="utf-8") as source:
         rows = sorted(csv.DictReader(source), key=lambda r: r["finished_at"])
-    rows = [row for row in rows if row["attempts"] not in ("", "0")]
+    rows = [row for row in rows if row["attempts"] not in ("", "0") and row["finished_at"] > after]
     now = [_epoch(rows[0]["finished_at"]) - int(rows[0]["duration_ms"]) / 1000 if rows else 0.0]
     timeline = Timeline.open(results, command="run", resume=resume, clock=lambda: now[0])
     rates: dict[Domain, float] = {}
