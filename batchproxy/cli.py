@@ -20,6 +20,7 @@ from batchproxy.emulator.command import emulator_command
 from batchproxy.errors import BatchproxyError
 from batchproxy.logs import configure
 from batchproxy.merge_command import merge_command
+from batchproxy.report.command import report_command
 from batchproxy.runner import run_command, validate_command
 
 __all__ = ["main"]
@@ -36,6 +37,7 @@ def main() -> None:
 
 main.add_command(emulator_command)
 main.add_command(merge_command)
+main.add_command(report_command)
 
 
 def run_command_line() -> int:
