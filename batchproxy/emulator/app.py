@@ -1,8 +1,10 @@
 """The running emulator: the aiohttp application, the request path, and ``serve``.
 
-One request goes: route (from the model) → authentication (SigV4 scope) → the region's token bucket
-→ latency → fault dice → body and validation → the operation → response. Every response, error or
-not, carries a fresh ``x-amzn-RequestId``; every request, answered or dropped, is counted.
+One request goes: route (from the model) → authentication (SigV4 scope; a temporary key picks its
+account) → the account+region's token bucket → latency → fault dice → body and validation → the
+operation → response. ``POST /`` with a form body or an ``sts`` scope is STS ``AssumeRole`` instead
+(``sts``). Every response, error or not, unmatched paths included, is AWS-shaped and carries a fresh
+``x-amzn-RequestId``; every request, answered or dropped, is counted.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import socket
 import struct
@@ -20,16 +23,21 @@ from typing import Any
 
 from aiohttp import web
 
-from batchproxy.emulator import control
-from batchproxy.emulator.auth import authenticate
+from batchproxy.emulator import control, sts
+from batchproxy.emulator.accounts import Accounts
+from batchproxy.emulator.auth import authenticate, credential_scope
 from batchproxy.emulator.config import EmulatorConfig
 from batchproxy.emulator.faults import FaultDice, Latency, Throttle, retry_after_header
 from batchproxy.emulator.operations import OPERATION_HANDLERS, Context
 from batchproxy.emulator.protocol import ApiError, Route, Router, error_body, render_output
+from batchproxy.emulator.sessions import ExpiredToken, InvalidToken, Sessions
 from batchproxy.emulator.state import EmulatorState
 from batchproxy.emulator.stats import LOST, RESET, Stats
 
 __all__ = ["Emulator", "serve"]
+
+_log = logging.getLogger(__name__)
+_FORM = "application/x-www-form-urlencoded"
 
 _JSON = "application/json"
 # Faults that answer with an error status instead of applying the request.
@@ -48,9 +56,20 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.url = ""
-        self.state = EmulatorState(auto_create=config.auto_create, seed=config.seed)
+        self.accounts = Accounts(auto_create=config.auto_create, seed=config.seed)
+        # The default account: requests signed with ordinary keys, and every test written before accounts.
+        self.state: EmulatorState = self.accounts.default
         for region, voice_connector_id in config.connectors:
             self.state.add_connector(region, voice_connector_id)
+        for account_id, region, voice_connector_id in config.account_connectors:
+            self.accounts.get(account_id).add_connector(region, voice_connector_id)
+        self.sessions = Sessions()
+        self.sts = sts.StsDials(
+            denied_accounts=set(config.sts_denied_accounts),
+            denied_roles=set(config.sts_denied_roles),
+            throttle=config.sts_throttle,
+            credential_lifetime=config.credential_lifetime,
+        )
         self.stats = Stats(capacity=config.stats_capacity)
         self.throttle = Throttle(
             rate=config.rate,
@@ -62,6 +81,10 @@ class Emulator:
         self.latency = Latency(config.latency, config.seed)
         self.retry_after = config.retry_after
         self.router = Router()
+
+    def account(self, account_id: str) -> EmulatorState:
+        """One account's connectors and settings (an empty state for an account never seen)."""
+        return self.accounts.get(account_id)
 
     def set_rate(self, rate: float, *, region: str | None = None, burst: int | None = None) -> None:
         """Change the default rate (or one region's) while serving; 0 means unlimited."""
@@ -77,15 +100,18 @@ class Emulator:
     def application(self) -> web.Application:
         app = web.Application()
         control.add_routes(app, self)
-        # Everything else is the AWS API; its routes come from the model, matched by ``Router``.
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # Everything else is the AWS API; its routes come from the model, matched by ``Router``. The
+        # catch-all must match any path, line feeds included, so that no answer is aiohttp's bare 404.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
+        if request.method == "POST" and request.rel_url.raw_path == "/" and _is_sts(request):
+            return await self._handle_sts(request, arrived)
         matched = self.router.match(request.method, request.rel_url.raw_path)
         if matched is None:
-            error = ApiError("UnknownOperationException", f"No operation at {request.method} {request.path}")
+            error = ApiError("UnknownOperationException", f"No operation at {request.method} {request.path!r}")
             self.stats.record(arrived, "Unknown", str(error.status))
             return _error_response(error)
         route, found = matched
@@ -94,19 +120,83 @@ class Emulator:
             response, outcome = await self._serve(request, route, found)
         except ApiError as error:
             response, outcome = _error_response(error), str(error.status)
+        except web.HTTPRequestEntityTooLarge:
+            error = ApiError("RequestEntityTooLargeException", "The request body is too large")
+            response, outcome = _error_response(error), str(error.status)
+        except Exception:
+            # A bug of ours still answers as AWS would (a 500 with a request id), never a bare text page.
+            _log.exception("emulator: %s failed", route.operation)
+            error = ApiError("ServiceFailureException", "The emulator failed to serve the request")
+            response, outcome = _error_response(error), str(error.status)
         finally:
             self.stats.end()
         self.stats.record(arrived, route.operation, outcome)
         return response
 
+    async def _handle_sts(self, request: web.Request, arrived: float) -> web.Response:
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        role_arn = form.get("RoleArn")
+        if role_arn is not None:
+            self.stats.assume_role_requests[role_arn] += 1
+        headers = _headers()
+        request_id = headers["x-amzn-RequestId"]
+        try:
+            self._sts_caller(request)
+            session = sts.assume_role(form, self.sts, self.sessions)
+        except sts.StsError as error:
+            self.stats.record(arrived, sts.ASSUME_ROLE, str(error.status))
+            body = sts.error_document(error, request_id)
+            return web.Response(status=error.status, body=body, content_type="text/xml", headers=headers)
+        self.stats.assume_role_granted[session.role_arn] += 1
+        self.stats.record(arrived, sts.ASSUME_ROLE, "200")
+        body = sts.success_document(session, form.get("RoleSessionName", ""), request_id)
+        return web.Response(body=body, content_type="text/xml", headers=headers)
+
+    def _sts_caller(self, request: web.Request) -> None:
+        """Refuse an STS request as STS would: no or bad signature, a denied key, an expired session."""
+        try:
+            caller = credential_scope(request.headers.get("Authorization"))
+        except ApiError as error:
+            raise sts.StsError(error.status, error.exception.removesuffix("Exception"), error.message) from None
+        if caller.service != "sts":
+            raise sts.StsError(
+                403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'."
+            )
+        if caller.access_key_id in self.config.denied_access_keys:
+            raise sts.StsError(403, "AccessDenied", f"Access key {caller.access_key_id} is not allowed.")
+        try:
+            self.sessions.account_of(caller.access_key_id, request.headers.get("X-Amz-Security-Token"))
+        except ExpiredToken:
+            raise sts.StsError(
+                400, "ExpiredTokenException", "The security token included in the request is expired"
+            ) from None
+        except InvalidToken:
+            raise sts.StsError(
+                403, "InvalidClientTokenId", "The security token included in the request is invalid."
+            ) from None
+
+    def _account_state(self, request: web.Request, access_key_id: str) -> EmulatorState:
+        """The state a request reaches: its temporary key's account, else the default account."""
+        try:
+            account = self.sessions.account_of(access_key_id, request.headers.get("X-Amz-Security-Token"))
+        except ExpiredToken:
+            raise ApiError(
+                "ExpiredTokenException", "The security token included in the request is expired"
+            ) from None
+        except InvalidToken:
+            raise ApiError(
+                "UnrecognizedClientException", "The security token included in the request is invalid."
+            ) from None
+        return self.state if account is None else self.accounts.get(account)
+
     async def _serve(
         self, request: web.Request, route: Route, found: re.Match[str]
     ) -> tuple[web.StreamResponse, str]:
         config = self.config
-        region = authenticate(
-            request.headers.get("Authorization"), config.denied_access_keys, config.deny_error
-        ).region
-        wait = self.throttle.take(region)
+        caller = authenticate(request.headers.get("Authorization"), config.denied_access_keys, config.deny_error)
+        region = caller.region
+        state = self._account_state(request, caller.access_key_id)
+        wait = self.throttle.take(region, state.account_id)
         if wait:
             raise ApiError(
                 "ThrottledClientException", "Rate exceeded", retry_after_header(self.retry_after, wait)
@@ -119,14 +209,21 @@ class Emulator:
             return _inject(request, fault)
         params = route.params(found, request.query, request.headers, await _read_body(request, route))
         output = OPERATION_HANDLERS[route.operation](
-            Context(self.state, region, config.list_page_size), params
+            Context(state, region, config.list_page_size), params
         )
         if route.method != "GET":
-            self.stats.record_write(route.operation)
+            self.stats.record_write(route.operation, state.account_id)
         if fault == LOST:
             # The change is applied; the client never learns it: the "unknown outcome" case.
             return _drop(request), LOST
         return _success(route, output), str(route.success_status)
+
+
+def _is_sts(request: web.Request) -> bool:
+    """STS speaks the query protocol: a form body, signed for ``sts``; no Chime operation is ``POST /``."""
+    if request.content_type == _FORM:
+        return True
+    return "/sts/aws4_request" in request.headers.get("Authorization", "")
 
 
 def _headers() -> dict[str, str]:

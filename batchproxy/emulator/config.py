@@ -14,6 +14,7 @@ __all__ = [
     "DENY_ERRORS",
     "FAULT_KINDS",
     "EmulatorConfig",
+    "check_lifetime",
     "parse_duration",
     "parse_faults",
     "parse_rate_schedule",
@@ -35,7 +36,12 @@ class EmulatorConfig:
     ``burst`` is the token bucket's capacity; when None it holds one second's worth of the rate
     (at least 1). ``rate_schedule`` holds ``(seconds since start, rate)`` steps for the default rate.
     ``faults`` maps a ``FAULT_KINDS`` entry to its probability per request. ``connectors`` are the
-    ``(region, VoiceConnectorId)`` pairs that exist at start.
+    ``(region, VoiceConnectorId)`` pairs that exist at start in the default account;
+    ``account_connectors`` the ``(account, region, VoiceConnectorId)`` triples of any account.
+
+    STS: ``sts_denied_accounts`` / ``sts_denied_roles`` (role names) are refused with AccessDenied,
+    the first ``sts_throttle`` AssumeRole calls answer Throttling, and ``credential_lifetime``
+    (seconds) caps how long a temporary key works (None: the DurationSeconds asked for).
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +59,11 @@ class EmulatorConfig:
     default_region: str = "us-east-1"
     denied_access_keys: frozenset[str] = frozenset()
     deny_error: str = "AccessDeniedException"
+    account_connectors: tuple[tuple[str, str, str], ...] = ()
+    sts_denied_accounts: frozenset[str] = frozenset()
+    sts_denied_roles: frozenset[str] = frozenset()
+    sts_throttle: int = 0
+    credential_lifetime: float | None = None
     list_page_size: int = 100
     stats_capacity: int = 1_000_000
 
@@ -71,6 +82,14 @@ class EmulatorConfig:
             raise ValueError("deny_error must be one of " + ", ".join(DENY_ERRORS))
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
+        if self.sts_throttle < 0:
+            raise ValueError("sts_throttle must be >= 0")
+        check_lifetime(self.credential_lifetime)
+
+
+def check_lifetime(seconds: float | None) -> None:
+    if seconds is not None and (seconds <= 0 or not math.isfinite(seconds)):
+        raise ValueError(f"credential_lifetime must be a number of seconds > 0, not {seconds}")
 
 
 def check_rate(rate: float) -> None:
