@@ -111,22 +111,17 @@ class Emulator:
             return await self._handle_sts(request, arrived)
         matched = self.router.match(request.method, request.rel_url.raw_path)
         if matched is None:
-            error = ApiError("UnknownOperationException", f"No operation at {request.method} {request.path!r}")
+            error = ApiError(
+                "UnknownOperationException", f"No operation at {request.method} {request.path!r}"
+            )
             self.stats.record(arrived, "Unknown", str(error.status))
             return _error_response(error)
         route, found = matched
         self.stats.begin()
         try:
             response, outcome = await self._serve(request, route, found)
-        except ApiError as error:
-            response, outcome = _error_response(error), str(error.status)
-        except web.HTTPRequestEntityTooLarge:
-            error = ApiError("RequestEntityTooLargeException", "The request body is too large")
-            response, outcome = _error_response(error), str(error.status)
-        except Exception:
-            # A bug of ours still answers as AWS would (a 500 with a request id), never a bare text page.
-            _log.exception("emulator: %s failed", route.operation)
-            error = ApiError("ServiceFailureException", "The emulator failed to serve the request")
+        except Exception as exc:  # every failure answers as AWS would, never as a bare text page
+            error = _as_api_error(exc, route.operation)
             response, outcome = _error_response(error), str(error.status)
         finally:
             self.stats.end()
@@ -134,16 +129,17 @@ class Emulator:
         return response
 
     async def _handle_sts(self, request: web.Request, arrived: float) -> web.Response:
-        form = {key: str(value) for key, value in (await request.post()).items()}
-        role_arn = form.get("RoleArn")
-        if role_arn is not None:
-            self.stats.assume_role_requests[role_arn] += 1
         headers = _headers()
         request_id = headers["x-amzn-RequestId"]
+        form: dict[str, str] = {}
         try:
+            form = {key: str(value) for key, value in (await request.post()).items()}
+            if form.get("RoleArn") is not None:
+                self.stats.assume_role_requests[form["RoleArn"]] += 1
             self._sts_caller(request)
             session = sts.assume_role(form, self.sts, self.sessions)
-        except sts.StsError as error:
+        except Exception as exc:  # every failure is an ErrorResponse document
+            error = exc if isinstance(exc, sts.StsError) else _as_sts_error(exc)
             self.stats.record(arrived, sts.ASSUME_ROLE, str(error.status))
             body = sts.error_document(error, request_id)
             return web.Response(status=error.status, body=body, content_type="text/xml", headers=headers)
@@ -157,7 +153,9 @@ class Emulator:
         try:
             caller = credential_scope(request.headers.get("Authorization"))
         except ApiError as error:
-            raise sts.StsError(error.status, error.exception.removesuffix("Exception"), error.message) from None
+            raise sts.StsError(
+                error.status, error.exception.removesuffix("Exception"), error.message
+            ) from None
         if caller.service != "sts":
             raise sts.StsError(
                 403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'."
@@ -193,7 +191,9 @@ class Emulator:
         self, request: web.Request, route: Route, found: re.Match[str]
     ) -> tuple[web.StreamResponse, str]:
         config = self.config
-        caller = authenticate(request.headers.get("Authorization"), config.denied_access_keys, config.deny_error)
+        caller = authenticate(
+            request.headers.get("Authorization"), config.denied_access_keys, config.deny_error
+        )
         region = caller.region
         state = self._account_state(request, caller.access_key_id)
         wait = self.throttle.take(region, state.account_id)
@@ -208,15 +208,31 @@ class Emulator:
         if fault is not None and fault != LOST:
             return _inject(request, fault)
         params = route.params(found, request.query, request.headers, await _read_body(request, route))
-        output = OPERATION_HANDLERS[route.operation](
-            Context(state, region, config.list_page_size), params
-        )
+        output = OPERATION_HANDLERS[route.operation](Context(state, region, config.list_page_size), params)
         if route.method != "GET":
             self.stats.record_write(route.operation, state.account_id)
         if fault == LOST:
             # The change is applied; the client never learns it: the "unknown outcome" case.
             return _drop(request), LOST
         return _success(route, output), str(route.success_status)
+
+
+def _as_api_error(exc: Exception, operation: str) -> ApiError:
+    """The error response for whatever stopped a request (call inside ``except``)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return ApiError("RequestEntityTooLargeException", "The request body is too large")
+    # A bug of ours: logged with its traceback, answered as the service's own failure (a 500).
+    _log.exception("emulator: %s failed", operation)
+    return ApiError("ServiceFailureException", "The emulator failed to serve the request")
+
+
+def _as_sts_error(exc: Exception) -> sts.StsError:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return sts.StsError(413, "RequestEntityTooLarge", "The request body is too large")
+    _log.exception("emulator: AssumeRole failed")
+    return sts.StsError(500, "InternalFailure", "The emulator failed to serve the request")
 
 
 def _is_sts(request: web.Request) -> bool:

@@ -114,7 +114,8 @@ def _from_model(suffix: str) -> Setting:
     names = set(model.service_model().operation_names)
     put, get, delete = (f"{verb}VoiceConnector{suffix}" for verb in ("Put", "Get", "Delete"))
     output = model.operation(get).output_shape
-    assert isinstance(output, StructureShape) and len(output.members) == 1, f"{get}: one output member"
+    assert isinstance(output, StructureShape), f"{get} has an output structure"
+    assert len(output.members) == 1, f"{get} answers one member: the setting"
     [(key, shape)] = output.members.items()
     assert isinstance(shape, StructureShape), f"{get}.{key} is a structure"
     request = model.operation(put).input_shape

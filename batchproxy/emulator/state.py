@@ -76,7 +76,9 @@ class Connector:
             "RequireEncryption": self.require_encryption,
             "CreatedTimestamp": self.created,
             "UpdatedTimestamp": self.updated,
-            "VoiceConnectorArn": f"arn:aws:chime:{self.region}:{self.account_id}:vc/{self.voice_connector_id}",
+            "VoiceConnectorArn": (
+                f"arn:aws:chime:{self.region}:{self.account_id}:vc/{self.voice_connector_id}"
+            ),
         }
 
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 import botocore.session
@@ -33,7 +34,9 @@ _VERSION = "2011-06-15"
 _NAMESPACE = f"https://sts.amazonaws.com/doc/{_VERSION}/"
 _DEFAULT_DURATION = 3600  # AWS's default when DurationSeconds is not sent
 # arn:<partition>:iam::<12 digits>:role/<optional path/>name
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[^/\s]+/)*(?P<name>[\w+=,.@-]{1,64})")
+_ROLE_ARN = re.compile(
+    r"arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[^/\s]+/)*(?P<name>[\w+=,.@-]{1,64})"
+)
 
 
 class StsError(Exception):
@@ -95,10 +98,10 @@ def assume_role(form: Mapping[str, str], dials: StsDials, sessions: Sessions) ->
     return sessions.issue(account, params["RoleArn"], lifetime)
 
 
-def _params(form: Mapping[str, str]) -> dict[str, object]:
+def _params(form: Mapping[str, str]) -> dict[str, Any]:
     """The request's scalar members, typed and checked against the sts model."""
     shape = _input_shape()
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     for name, member in shape.members.items():
         if name not in form or member.type_name in ("list", "structure"):
             continue  # policies, tags: accepted and ignored, as they change nothing here
