@@ -113,10 +113,22 @@ def _params(form: Mapping[str, str]) -> dict[str, Any]:
         else:
             params[name] = text
     problems = model.validate_members(shape, params)
+    # STS's patterns are character classes meant for the whole value ("[\w+=,.@-]*"), so a value
+    # must match from end to end, not merely contain a match as an unanchored search would allow.
+    problems += [
+        (name, f"must match {shape.members[name].metadata['pattern']}")
+        for name, value in params.items()
+        if isinstance(value, str) and not _whole_match(shape.members[name].metadata.get("pattern"), value)
+    ]
+    problems = list(dict.fromkeys(problems))  # a pattern broken both ways is reported once
     if problems:
         detail = "; ".join(f"{path} {problem}" for path, problem in problems)
         raise StsError(400, "ValidationError", f"{len(problems)} validation error(s) detected: {detail}")
     return params
+
+
+def _whole_match(pattern: str | None, value: str) -> bool:
+    return pattern is None or re.fullmatch(pattern, value) is not None
 
 
 def success_document(session: Session, session_name: str, request_id: str) -> bytes:
