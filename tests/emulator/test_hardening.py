@@ -72,7 +72,7 @@ def _assert_aws_error(status: int, headers: dict[str, str], payload: bytes, expe
 async def test_unusual_paths_get_aws_shaped_errors(
     emulator: Emulator, method: str, target: str, expected: tuple[int, str]
 ) -> None:
-    """Line feeds, CR/NUL or a blank id in the path: a JSON error with type and request id, never bare text."""
+    """Line feeds, CR/NUL or a blank id in the path: an AWS-shaped JSON error, never bare text."""
     status, headers, payload = await _raw(emulator, method, target)
     _assert_aws_error(status, headers, payload, expected)
 
