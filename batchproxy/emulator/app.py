@@ -31,6 +31,7 @@ from batchproxy.emulator.faults import FaultDice, Latency, Throttle, retry_after
 from batchproxy.emulator.operations import OPERATION_HANDLERS, Context
 from batchproxy.emulator.protocol import ApiError, Route, Router, error_body, render_output
 from batchproxy.emulator.sessions import ExpiredToken, InvalidToken, Sessions
+from batchproxy.emulator.settings import parse_absent_answers
 from batchproxy.emulator.state import EmulatorState
 from batchproxy.emulator.stats import LOST, RESET, Stats
 
@@ -63,6 +64,7 @@ class Emulator:
             self.state.add_connector(region, voice_connector_id)
         for account_id, region, voice_connector_id in config.account_connectors:
             self.accounts.get(account_id).add_connector(region, voice_connector_id)
+        self.absent_answers = parse_absent_answers(config.absent_answers)
         self.sessions = Sessions()
         self.sts = sts.StsDials(
             denied_accounts=set(config.sts_denied_accounts),
@@ -208,7 +210,8 @@ class Emulator:
         if fault is not None and fault != LOST:
             return _inject(request, fault)
         params = route.params(found, request.query, request.headers, await _read_body(request, route))
-        output = OPERATION_HANDLERS[route.operation](Context(state, region, config.list_page_size), params)
+        context = Context(state, region, config.list_page_size, self.absent_answers)
+        output = OPERATION_HANDLERS[route.operation](context, params)
         if route.method != "GET":
             self.stats.record_write(route.operation, state.account_id)
         if fault == LOST:

@@ -25,7 +25,7 @@ from batchproxy.emulator.config import (
     parse_region_rate,
 )
 from batchproxy.emulator.seeding import read_account_connectors
-from batchproxy.emulator.settings import settings
+from batchproxy.emulator.settings import parse_absent_answers, settings
 
 __all__ = ["emulator_command"]
 
@@ -49,6 +49,19 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
 def _region_rates(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
     try:
         return dict(parse_region_rate(value) for value in values)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _absent_answers(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, kind = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected SETTING=ANSWER, got {value!r}")
+        pairs[key.strip()] = kind.strip()
+    try:
+        return dict(parse_absent_answers(pairs))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
 
@@ -177,6 +190,15 @@ def _served() -> str:
     metavar="SECONDS",
     help="Temporary keys expire after this long [default: the DurationSeconds asked for].",
 )
+@click.option(
+    "--absent-answer",
+    "absent_answers",
+    multiple=True,
+    callback=_absent_answers,
+    metavar="SETTING=ANSWER",
+    help="How Get answers a setting never put: not-found, empty or defaults (repeatable), "
+    "e.g. Termination=empty.",
+)
 def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
     host: str,
     port: int,
@@ -197,6 +219,7 @@ def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
     sts_denied_roles: tuple[str, ...],
     sts_throttle: int,
     credential_lifetime: float | None,
+    absent_answers: dict[str, str],
 ) -> None:
     """Serve a local Chime SDK Voice endpoint (for tests and demos) until SIGINT/SIGTERM."""
     try:
@@ -224,6 +247,7 @@ def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
         sts_denied_roles=frozenset(sts_denied_roles),
         sts_throttle=sts_throttle,
         credential_lifetime=credential_lifetime,
+        absent_answers=absent_answers,
     )
     asyncio.run(_serve_until_signalled(config))
 

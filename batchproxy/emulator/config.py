@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from batchproxy.emulator.settings import parse_absent_answers
+
 __all__ = [
     "DENY_ERRORS",
     "FAULT_KINDS",
@@ -64,6 +66,9 @@ class EmulatorConfig:
     sts_denied_roles: frozenset[str] = frozenset()
     sts_throttle: int = 0
     credential_lifetime: float | None = None
+    # Setting key → "not-found" | "empty" | "defaults": how Get answers a setting never put, where
+    # a test wants another answer than the emulator's default for that setting (settings module).
+    absent_answers: Mapping[str, str] = field(default_factory=dict)
     list_page_size: int = 100
     stats_capacity: int = 1_000_000
 
@@ -85,6 +90,7 @@ class EmulatorConfig:
         if self.sts_throttle < 0:
             raise ValueError("sts_throttle must be >= 0")
         check_lifetime(self.credential_lifetime)
+        parse_absent_answers(self.absent_answers)
 
 
 def check_lifetime(seconds: float | None) -> None:

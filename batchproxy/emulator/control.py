@@ -8,7 +8,9 @@
     POST   /_emulator/config       change dials: rate, burst, region, region_rates, faults, latency,
                                    retry_after, auto_create, sts_denied_accounts, sts_denied_roles
                                    (lists, replacing), sts_throttle, credential_lifetime (seconds or
-                                   null), expire_credentials (true: every issued key expires now)
+                                   null), expire_credentials (true: every issued key expires now),
+                                   absent_answers ({"Termination": "empty"}: how a Get of a
+                                   setting never put answers; not-found | empty | defaults)
     POST   /_emulator/connectors   create connectors: {"connectors": [{"VoiceConnectorId", "Region"?,
                                    "AccountId"?, "<setting member>"?: {...}}]}; a setting given
                                    (e.g. "Termination") is stored as if put, checked by the model
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from batchproxy.emulator.config import check_lifetime, check_rate, parse_duration, parse_faults
-from batchproxy.emulator.settings import settings
+from batchproxy.emulator.settings import parse_absent_answers, settings
 
 if TYPE_CHECKING:
     from batchproxy.emulator.app import Emulator
@@ -92,6 +94,9 @@ def describe(emulator: Emulator) -> dict[str, Any]:
         "retry_after": emulator.retry_after,
         "auto_create": emulator.state.auto_create,
         **emulator.sts.describe(),
+        "absent_answers": {
+            setting.key: emulator.absent_answers.get(setting.key, setting.absent) for setting in settings()
+        },
     }
 
 
@@ -116,6 +121,8 @@ def apply_config(emulator: Emulator, body: dict[str, Any]) -> None:
         emulator.retry_after = None if body["retry_after"] is None else int(body["retry_after"])
     if "auto_create" in body:
         emulator.state.auto_create = bool(body["auto_create"])
+    if "absent_answers" in body:
+        emulator.absent_answers.update(parse_absent_answers(dict(body["absent_answers"])))
     _apply_sts(emulator, body)
 
 

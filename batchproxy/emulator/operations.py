@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from batchproxy.emulator.protocol import ApiError
-from batchproxy.emulator.settings import Setting, settings
+from batchproxy.emulator.settings import Absent, Setting, settings
 from batchproxy.emulator.state import Connector, EmulatorState, Proxy
 
 __all__ = ["OPERATION_HANDLERS", "Context", "Output"]
@@ -26,6 +26,8 @@ class Context:
     state: EmulatorState
     region: str  # from the request's credential scope
     page_size: int  # ListVoiceConnectors' page when MaxResults is not given
+    # Per setting key, how a Get of a setting never put answers, where a test chose another way.
+    absent_answers: Mapping[str, Absent] = field(default_factory=dict)
 
 
 Output = dict[str, Any] | None  # the output structure; None for operations that answer 204
@@ -130,9 +132,10 @@ def get_setting(setting: Setting, ctx: Context, params: dict[str, Any]) -> Outpu
     stored = connector.settings.get(setting.key)
     if stored is not None:
         return {setting.key: stored}
-    if setting.absent == "defaults":
+    absent = ctx.absent_answers.get(setting.key, setting.absent)
+    if absent == "defaults":
         return {setting.key: setting.defaults}
-    if setting.absent == "empty":
+    if absent == "empty":
         return {}
     # Told apart from "no such connector" by its message, as for the proxy (CONTRACT §7).
     raise ApiError(

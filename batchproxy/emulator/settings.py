@@ -33,7 +33,16 @@ from botocore.model import StructureShape
 
 from batchproxy import model
 
-__all__ = ["ABSENT_ANSWERS", "SETTING_SUFFIXES", "Setting", "setting_by_operation", "settings"]
+__all__ = [
+    "ABSENT_ANSWERS",
+    "ABSENT_KINDS",
+    "SETTING_SUFFIXES",
+    "Absent",
+    "Setting",
+    "parse_absent_answers",
+    "setting_by_operation",
+    "settings",
+]
 
 # The settings served; termination credentials (passwords) are out of scope (CONTRACT §9).
 SETTING_SUFFIXES: tuple[str, ...] = (
@@ -46,6 +55,7 @@ SETTING_SUFFIXES: tuple[str, ...] = (
 )
 
 Absent = Literal["not-found", "empty", "defaults"]
+ABSENT_KINDS: tuple[Absent, ...] = ("not-found", "empty", "defaults")
 
 # How a Get answers when the setting was never put (see the module docstring).
 ABSENT_ANSWERS: dict[str, Absent] = {
@@ -56,6 +66,23 @@ ABSENT_ANSWERS: dict[str, Absent] = {
     "ExternalSystemsConfiguration": "empty",
     "LoggingConfiguration": "defaults",
 }
+
+
+def parse_absent_answers(pairs: Mapping[str, str]) -> dict[str, Absent]:
+    """``{"Termination": "empty"}`` checked: a served setting's key and one of ``ABSENT_KINDS``.
+
+    A test can so make any setting answer either way CONTRACT §9 allows, to exercise both paths of
+    a client against every setting.
+    """
+    keys = set(ABSENT_ANSWERS)
+    checked: dict[str, Absent] = {}
+    for key, kind in pairs.items():
+        if key not in keys:
+            raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(keys))}")
+        if kind not in ABSENT_KINDS:
+            raise ValueError(f"{key}: answer must be one of {', '.join(ABSENT_KINDS)}, not {kind!r}")
+        checked[key] = kind
+    return checked
 
 
 @dataclass(frozen=True, slots=True)

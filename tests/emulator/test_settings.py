@@ -298,3 +298,26 @@ async def test_logging_has_no_delete_route(emulator: Emulator) -> None:
     assert response.status == 404
     assert response.headers["x-amzn-ErrorType"] == "UnknownOperationException"
     assert body["Code"] == "UnknownOperation"
+
+
+async def test_absent_answers_can_be_switched_per_setting(emulator: Emulator) -> None:
+    """POST /_emulator/config absent_answers makes a never-put setting answer the other allowed way."""
+    status, dials = await _control(
+        emulator,
+        "POST",
+        "config",
+        {"absent_answers": {"Termination": "empty", "ExternalSystemsConfiguration": "not-found"}},
+    )
+    assert status == 200
+    assert dials["absent_answers"]["Termination"] == "empty"
+    assert dials["absent_answers"]["Origination"] == "not-found"
+    with sync_client(emulator.url) as client:
+        answer = await asyncio.to_thread(client.get_voice_connector_termination, VoiceConnectorId="vc-1")
+        assert "Termination" not in answer
+        with pytest.raises(client.exceptions.NotFoundException):
+            await asyncio.to_thread(
+                client.get_voice_connector_external_systems_configuration, VoiceConnectorId="vc-1"
+            )
+    status, body = await _control(emulator, "POST", "config", {"absent_answers": {"Termination": "maybe"}})
+    assert status == 400
+    assert "must be one of" in body["error"]
