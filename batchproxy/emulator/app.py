@@ -70,6 +70,8 @@ class Emulator:
             denied_accounts=set(config.sts_denied_accounts),
             denied_roles=set(config.sts_denied_roles),
             throttle=config.sts_throttle,
+            failures=config.sts_failures,
+            latency=config.sts_latency,
             credential_lifetime=config.credential_lifetime,
         )
         self.stats = Stats(capacity=config.stats_capacity)
@@ -139,6 +141,8 @@ class Emulator:
             if form.get("RoleArn") is not None:
                 self.stats.assume_role_requests[form["RoleArn"]] += 1
             self._sts_caller(request)
+            if self.sts.latency:
+                await asyncio.sleep(self.sts.latency)
             session = sts.assume_role(form, self.sts, self.sessions)
         except Exception as exc:  # every failure is an ErrorResponse document
             error = exc if isinstance(exc, sts.StsError) else _as_sts_error(exc)

@@ -184,6 +184,20 @@ def _served() -> str:
     help="The first N AssumeRole calls answer Throttling (400).",
 )
 @click.option(
+    "--sts-fail",
+    "sts_failures",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The first N AssumeRole calls answer ServiceUnavailable (503), before any --sts-throttle.",
+)
+@click.option(
+    "--sts-latency",
+    callback=_parsed(parse_duration),
+    metavar="DURATION",
+    help="Delay every AssumeRole answer, e.g. 200ms.",
+)
+@click.option(
     "--credential-lifetime",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
@@ -218,6 +232,8 @@ def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
     sts_denied_accounts: tuple[str, ...],
     sts_denied_roles: tuple[str, ...],
     sts_throttle: int,
+    sts_failures: int,
+    sts_latency: float | None,
     credential_lifetime: float | None,
     absent_answers: dict[str, str],
 ) -> None:
@@ -246,6 +262,8 @@ def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
         sts_denied_accounts=frozenset(sts_denied_accounts),
         sts_denied_roles=frozenset(sts_denied_roles),
         sts_throttle=sts_throttle,
+        sts_failures=sts_failures,
+        sts_latency=sts_latency or 0.0,
         credential_lifetime=credential_lifetime,
         absent_answers=absent_answers,
     )

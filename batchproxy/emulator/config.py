@@ -42,7 +42,8 @@ class EmulatorConfig:
     ``account_connectors`` the ``(account, region, VoiceConnectorId)`` triples of any account.
 
     STS: ``sts_denied_accounts`` / ``sts_denied_roles`` (role names) are refused with AccessDenied,
-    the first ``sts_throttle`` AssumeRole calls answer Throttling, and ``credential_lifetime``
+    the first ``sts_failures`` AssumeRole calls answer ServiceUnavailable (503), the next
+    ``sts_throttle`` Throttling (400), every answer waits ``sts_latency`` seconds, and ``credential_lifetime``
     (seconds) caps how long a temporary key works (None: the DurationSeconds asked for).
     """
 
@@ -65,6 +66,8 @@ class EmulatorConfig:
     sts_denied_accounts: frozenset[str] = frozenset()
     sts_denied_roles: frozenset[str] = frozenset()
     sts_throttle: int = 0
+    sts_failures: int = 0
+    sts_latency: float = 0.0
     credential_lifetime: float | None = None
     # Setting key → "not-found" | "empty" | "defaults": how Get answers a setting never put, where
     # a test wants another answer than the emulator's default for that setting (settings module).
@@ -87,8 +90,10 @@ class EmulatorConfig:
             raise ValueError("deny_error must be one of " + ", ".join(DENY_ERRORS))
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
-        if self.sts_throttle < 0:
-            raise ValueError("sts_throttle must be >= 0")
+        if self.sts_throttle < 0 or self.sts_failures < 0:
+            raise ValueError("sts_throttle and sts_failures must be >= 0")
+        if self.sts_latency < 0 or not math.isfinite(self.sts_latency):
+            raise ValueError("sts_latency must be a finite number of seconds >= 0")
         check_lifetime(self.credential_lifetime)
         parse_absent_answers(self.absent_answers)
 

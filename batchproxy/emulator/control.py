@@ -7,7 +7,9 @@
                                     "accounts": account → region → connector → settings, "dials"}
     POST   /_emulator/config       change dials: rate, burst, region, region_rates, faults, latency,
                                    retry_after, auto_create, sts_denied_accounts, sts_denied_roles
-                                   (lists, replacing), sts_throttle, credential_lifetime (seconds or
+                                   (lists, replacing), sts_throttle, sts_failures (counts of
+                                   the next AssumeRole calls answered 400 Throttling / 503
+                                   ServiceUnavailable), sts_latency, credential_lifetime (seconds or
                                    null), expire_credentials (true: every issued key expires now),
                                    absent_answers ({"Termination": "empty"}: how a Get of a
                                    setting never put answers; not-found | empty | defaults)
@@ -21,6 +23,7 @@ They need no authentication: they exist for the tests and benchmarks on the same
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -131,9 +134,13 @@ def _apply_sts(emulator: Emulator, body: dict[str, Any]) -> None:
     # Check every value before changing any, so a bad request changes nothing.
     accounts = _strings(body, "sts_denied_accounts")
     roles = _strings(body, "sts_denied_roles")
-    throttle = int(body["sts_throttle"]) if "sts_throttle" in body else None
-    if throttle is not None and throttle < 0:
-        raise ValueError("sts_throttle must be >= 0")
+    throttle = _count(body, "sts_throttle")
+    failures = _count(body, "sts_failures")
+    latency = body.get("sts_latency")
+    if latency is not None:
+        latency = parse_duration(latency) if isinstance(latency, str) else float(latency)
+        if latency < 0 or not math.isfinite(latency):
+            raise ValueError("sts_latency must be a finite number of seconds >= 0")
     lifetime = body.get("credential_lifetime")
     lifetime = None if lifetime is None else float(lifetime)
     check_lifetime(lifetime)
@@ -143,10 +150,23 @@ def _apply_sts(emulator: Emulator, body: dict[str, Any]) -> None:
         dials.denied_roles = roles
     if throttle is not None:
         dials.throttle = throttle
+    if failures is not None:
+        dials.failures = failures
+    if latency is not None:
+        dials.latency = latency
     if "credential_lifetime" in body:
         dials.credential_lifetime = lifetime
     if body.get("expire_credentials"):
         emulator.sessions.expire_all()
+
+
+def _count(body: dict[str, Any], key: str) -> int | None:
+    if key not in body:
+        return None
+    count = int(body[key])
+    if count < 0:
+        raise ValueError(f"{key} must be >= 0")
+    return count
 
 
 def _strings(body: dict[str, Any], key: str) -> set[str] | None:

@@ -7,8 +7,9 @@ remembered (``sessions``) so that Chime calls signed with it reach that account'
 
 Dials (``StsDials``), all reproducible: refuse given accounts or role names (403 ``AccessDenied``,
 which is also what AWS answers for a role that does not exist), answer the next N calls with
-``Throttling`` (400), and cap the lifetime of what is handed out (the ``Expiration`` on the wire
-tells the truth, so a client that refreshes ahead of it never meets an expired key).
+``ServiceUnavailable`` (503) or ``Throttling`` (400), delay every answer, and cap the lifetime of
+what is handed out (the ``Expiration`` on the wire tells the truth, so a client that refreshes
+ahead of it never meets an expired key; ``Sessions.expire_all`` is the early revocation).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class StsDials:
 
     denied_accounts: set[str] = field(default_factory=set)
     denied_roles: set[str] = field(default_factory=set)  # role names, not ARNs
-    throttle: int = 0  # how many of the next AssumeRole calls answer Throttling
+    throttle: int = 0  # how many of the next AssumeRole calls answer Throttling (400)
+    failures: int = 0  # how many of the next AssumeRole calls answer ServiceUnavailable (503)
+    latency: float = 0.0  # seconds every AssumeRole answer waits (to let concurrent callers pile up)
     credential_lifetime: float | None = None  # seconds; None: the DurationSeconds asked for
 
     def describe(self) -> dict[str, object]:
@@ -61,6 +64,8 @@ class StsDials:
             "sts_denied_accounts": sorted(self.denied_accounts),
             "sts_denied_roles": sorted(self.denied_roles),
             "sts_throttle": self.throttle,
+            "sts_failures": self.failures,
+            "sts_latency": self.latency,
             "credential_lifetime": self.credential_lifetime,
         }
 
@@ -78,6 +83,9 @@ def assume_role(form: Mapping[str, str], dials: StsDials, sessions: Sessions) ->
         action = form.get("Action", "")
         raise StsError(400, "InvalidAction", f"Could not find operation {action} for version {_VERSION}")
     params = _params(form)
+    if dials.failures > 0:
+        dials.failures -= 1
+        raise StsError(503, "ServiceUnavailable", "Service is unavailable")
     if dials.throttle > 0:
         dials.throttle -= 1
         raise StsError(400, "Throttling", "Rate exceeded")

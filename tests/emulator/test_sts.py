@@ -285,6 +285,8 @@ async def test_config_endpoint_turns_the_sts_dials(emulator: Emulator) -> None:
     """POST /_emulator/config sets refusals, throttling and lifetime, and can expire every key now."""
     credentials = (await _assume(emulator.url))["Credentials"]
     dials = {
+        "sts_latency": "1ms",
+        "sts_failures": 0,
         "sts_denied_accounts": ["444455556666"],
         "sts_throttle": 1,
         "credential_lifetime": 30,
@@ -297,6 +299,7 @@ async def test_config_endpoint_turns_the_sts_dials(emulator: Emulator) -> None:
             assert response.status == 400
     assert described["sts_denied_accounts"] == ["444455556666"]
     assert described["sts_throttle"] == 1
+    assert described["sts_latency"] == 0.001
     assert described["credential_lifetime"] == 30
     with (
         assumed_chime_client(emulator.url, credentials) as client,
@@ -343,3 +346,23 @@ def test_sessions_expire_on_their_clock() -> None:
     now[0] = 1010.0
     with pytest.raises(Exception, match=session.access_key_id):
         sessions.account_of(session.access_key_id, session.session_token)
+
+
+async def test_failures_come_before_throttling_and_latency_delays_every_answer() -> None:
+    """sts_failures=1, sts_throttle=1: a 503, then a 400 Throttling, then credentials, each delayed."""
+    config = EmulatorConfig(sts_failures=1, sts_throttle=1, sts_latency=0.2)
+    async with serve(config) as emulator:
+        answers = []
+        started = time.monotonic()
+        for _ in range(3):
+            try:
+                await _assume(emulator.url)
+                answers.append("ok")
+            except botocore.exceptions.ClientError as error:
+                response = error.response
+                answers.append(
+                    f"{response['ResponseMetadata']['HTTPStatusCode']} {response['Error']['Code']}"
+                )
+        elapsed = time.monotonic() - started
+    assert answers == ["503 ServiceUnavailable", "400 Throttling", "ok"]
+    assert elapsed >= 0.6
