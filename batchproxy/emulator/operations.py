@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from batchproxy.emulator.protocol import ApiError
+from batchproxy.emulator.protocol import ApiError, render_output
 from batchproxy.emulator.settings import Absent, Setting, settings
 from batchproxy.emulator.state import Connector, EmulatorState, Proxy
 
@@ -121,8 +121,9 @@ def delete_voice_connector_proxy(ctx: Context, params: dict[str, Any]) -> Output
 
 def put_setting(setting: Setting, ctx: Context, params: dict[str, Any]) -> Output:
     connector = _existing(ctx, params)
-    # A put replaces the whole setting; ``from_request`` answers unsent flags as false, as AWS does.
-    connector.settings[setting.key] = stored = setting.from_request(params)
+    # A put replaces the whole setting; ``from_request`` answers unsent flags as false, as AWS does,
+    # and members the model does not know (AWS ignores them) are dropped at every depth.
+    connector.settings[setting.key] = stored = render_output(setting.shape, setting.from_request(params))
     connector.updated = datetime.now(UTC)
     return {setting.key: stored}
 

@@ -321,3 +321,23 @@ async def test_absent_answers_can_be_switched_per_setting(emulator: Emulator) ->
     status, body = await _control(emulator, "POST", "config", {"absent_answers": {"Termination": "maybe"}})
     assert status == 400
     assert "must be one of" in body["error"]
+
+
+async def test_members_the_model_does_not_know_are_ignored_at_every_depth(emulator: Emulator) -> None:
+    """As AWS does, unknown members are neither refused nor kept, inside lists of structures too."""
+    body = (
+        b'{"Origination": {"Routes": [{"Host": "h", "Port": 5060, "Colour": "red"}], "Extra": 1}, "More": 2}'
+    )
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(
+            f"{emulator.url}/voice-connectors/vc-1/origination",
+            data=body,
+            headers={"Authorization": auth_header(), "Content-Type": "application/json"},
+        ) as response,
+    ):
+        assert response.status == 200
+    assert emulator.state.setting("us-east-1", "vc-1", "Origination") == {
+        "Routes": [{"Host": "h", "Port": 5060}],
+        "Disabled": False,
+    }
