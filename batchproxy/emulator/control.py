@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from batchproxy.emulator.config import check_lifetime, check_rate, parse_duration, parse_faults
+from batchproxy.emulator.protocol import render_output
 from batchproxy.emulator.settings import parse_absent_answers, settings
 
 if TYPE_CHECKING:
@@ -195,7 +196,8 @@ def seed_connectors(emulator: Emulator, body: dict[str, Any]) -> int:
         connector = state.add_connector(region, str(entry["VoiceConnectorId"]))
         for setting in settings():
             if entry.get(setting.key) is not None:
-                connector.settings[setting.key] = setting.normalise(entry[setting.key])
+                stored = setting.normalise(entry[setting.key])
+                connector.settings[setting.key] = render_output(setting.shape, stored)
     return len(entries)
 
 
