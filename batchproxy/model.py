@@ -91,7 +91,16 @@ def acceptor(shape: Shape) -> Accepts:
 
 def _bounds(shape: Shape) -> tuple[float, float]:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    return (-float("inf") if low is None else low), (float("inf") if high is None else high)
+    implicit_low, implicit_high = _IMPLICIT_RANGE.get(shape.type_name, (-float("inf"), float("inf")))
+    return (implicit_low if low is None else low), (implicit_high if high is None else high)
+
+
+# Where the model gives no bound, an integer is still what the service stores it in: Smithy's
+# ``integer`` is 32-bit and ``long`` 64-bit, so AWS refuses what does not fit.
+_IMPLICIT_RANGE: dict[str, tuple[float, float]] = {
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
 
 
 def _structure_acceptor(shape: StructureShape) -> Accepts:
@@ -196,11 +205,11 @@ def _length_problems(shape: Shape, length: int, path: str, unit: str) -> Iterato
 
 
 def _range_problems(shape: Shape, value: int, path: str) -> Iterator[tuple[str, str]]:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if low is not None and value < low:
-        yield path, f"must be at least {low}"
-    if high is not None and value > high:
-        yield path, f"must be at most {high}"
+    low, high = _bounds(shape)
+    if value < low:
+        yield path, f"must be at least {int(low)}"
+    if value > high:
+        yield path, f"must be at most {int(high)}"
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from batchproxy.emulator.protocol import ApiError
 from batchproxy.model import SIGNING_NAME
 
-__all__ = ["Credential", "authenticate"]
+__all__ = ["Credential", "authenticate", "credential_scope"]
 
 _ALGORITHM = "AWS4-HMAC-SHA256"
 # Credential=AKID/yyyymmdd/region/service/aws4_request, SignedHeaders=a;b, Signature=hex
@@ -29,10 +29,11 @@ _HEADER = re.compile(
 class Credential:
     access_key_id: str
     region: str
+    service: str = SIGNING_NAME
 
 
-def authenticate(header: str | None, denied: frozenset[str], deny_error: str) -> Credential:
-    """The credential a request's ``Authorization`` header names, or ``ApiError`` (a 401/403)."""
+def credential_scope(header: str | None) -> Credential:
+    """The key, region and service a SigV4 ``Authorization`` header names; ``ApiError`` (403) if none."""
     if not header:
         raise ApiError("MissingAuthenticationTokenException", "Missing Authentication Token")
     found = _HEADER.match(header)
@@ -41,12 +42,18 @@ def authenticate(header: str | None, denied: frozenset[str], deny_error: str) ->
             "IncompleteSignatureException",
             f"Authorization header requires {_ALGORITHM} with Credential, SignedHeaders and Signature.",
         )
-    if found["service"] != SIGNING_NAME:
+    return Credential(access_key_id=found["key"], region=found["region"], service=found["service"])
+
+
+def authenticate(header: str | None, denied: frozenset[str], deny_error: str) -> Credential:
+    """The credential of a Chime request's ``Authorization`` header, or ``ApiError`` (a 401/403)."""
+    found = credential_scope(header)
+    if found.service != SIGNING_NAME:
         raise ApiError(
             "InvalidSignatureException",
             f"Credential should be scoped to correct service: '{SIGNING_NAME}'.",
         )
-    key = found["key"]
+    key = found.access_key_id
     if key in denied:
         raise ApiError(deny_error, f"Access key {key} is not allowed to perform this operation.")
-    return Credential(access_key_id=key, region=found["region"])
+    return found

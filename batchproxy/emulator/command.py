@@ -24,7 +24,8 @@ from batchproxy.emulator.config import (
     parse_rate_schedule,
     parse_region_rate,
 )
-from batchproxy.emulator.seeding import read_connectors
+from batchproxy.emulator.seeding import read_account_connectors
+from batchproxy.emulator.settings import parse_absent_answers, settings
 
 __all__ = ["emulator_command"]
 
@@ -52,7 +53,39 @@ def _region_rates(ctx: click.Context, param: click.Parameter, values: tuple[str,
         raise click.BadParameter(str(error)) from None
 
 
-@click.command("emulator")
+def _absent_answers(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, kind = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected SETTING=ANSWER, got {value!r}")
+        pairs[key.strip()] = kind.strip()
+    try:
+        return dict(parse_absent_answers(pairs))
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+_ABSENT_TEXT = {"not-found": "404 NotFoundException", "empty": "200 without it", "defaults": "200 defaults"}
+
+
+def _served() -> str:
+    # \b keeps click from re-wrapping the table.
+    lines = [
+        "\b",
+        "Settings served (Put/Get/Delete VoiceConnector<Setting>, from the botocore model),",
+        "and what Get answers for one never put:",
+    ]
+    for setting in settings():
+        verbs = "Put Get Delete" if setting.delete else "Put Get       "
+        name = setting.put.removeprefix("PutVoiceConnector")
+        lines.append(f"  {name:<30} {verbs}  {_ABSENT_TEXT[setting.absent]}")
+    lines.append(f"  {'Proxy':<30} Put Get Delete  {_ABSENT_TEXT['not-found']}")
+    lines.append("Also: Create/Get/List/DeleteVoiceConnector, and STS AssumeRole (POST /) on the same port.")
+    return "\n".join(lines)
+
+
+@click.command("emulator", epilog=_served())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 = a free port.")
 @click.option("--seed", type=int, default=None, help="Seed for fault dice, latency jitter and generated ids.")
@@ -106,7 +139,7 @@ def _region_rates(ctx: click.Context, param: click.Parameter, values: tuple[str,
     "--connectors",
     "connectors_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV with VoiceConnectorId (and optional Region) column: these exist at start.",
+    help="CSV with VoiceConnectorId (optional Region, AccountId or RoleArn) columns: these exist at start.",
 )
 @click.option("--auto-create", is_flag=True, help="Any unknown connector id is created on first use.")
 @click.option(
@@ -129,6 +162,57 @@ def _region_rates(ctx: click.Context, param: click.Parameter, values: tuple[str,
     show_default=True,
     help="How a denied key is refused.",
 )
+@click.option(
+    "--sts-deny-account",
+    "sts_denied_accounts",
+    multiple=True,
+    metavar="ACCOUNT",
+    help="AssumeRole into this account answers AccessDenied (repeatable).",
+)
+@click.option(
+    "--sts-deny-role",
+    "sts_denied_roles",
+    multiple=True,
+    metavar="NAME",
+    help="AssumeRole of a role with this name answers AccessDenied (repeatable).",
+)
+@click.option(
+    "--sts-throttle",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The first N AssumeRole calls answer Throttling (400).",
+)
+@click.option(
+    "--sts-fail",
+    "sts_failures",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The first N AssumeRole calls answer ServiceUnavailable (503), before any --sts-throttle.",
+)
+@click.option(
+    "--sts-latency",
+    callback=_parsed(parse_duration),
+    metavar="DURATION",
+    help="Delay every AssumeRole answer, e.g. 200ms.",
+)
+@click.option(
+    "--credential-lifetime",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Temporary keys expire after this long [default: the DurationSeconds asked for].",
+)
+@click.option(
+    "--absent-answer",
+    "absent_answers",
+    multiple=True,
+    callback=_absent_answers,
+    metavar="SETTING=ANSWER",
+    help="How Get answers a setting never put: not-found, empty or defaults (repeatable), "
+    "e.g. Termination=empty.",
+)
 def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
     host: str,
     port: int,
@@ -145,10 +229,17 @@ def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
     default_region: str,
     denied: tuple[str, ...],
     deny_error: str,
+    sts_denied_accounts: tuple[str, ...],
+    sts_denied_roles: tuple[str, ...],
+    sts_throttle: int,
+    sts_failures: int,
+    sts_latency: float | None,
+    credential_lifetime: float | None,
+    absent_answers: dict[str, str],
 ) -> None:
     """Serve a local Chime SDK Voice endpoint (for tests and demos) until SIGINT/SIGTERM."""
     try:
-        connectors = read_connectors(connectors_file, default_region) if connectors_file else []
+        seeds = read_account_connectors(connectors_file, default_region) if connectors_file else []
     except (ValueError, OSError, UnicodeDecodeError) as error:
         raise click.BadParameter(str(error), param_hint="--connectors") from None
     config = EmulatorConfig(
@@ -162,11 +253,19 @@ def emulator_command(  # noqa: PLR0917 - click passes each option as an argument
         retry_after=retry_after,
         faults=faults or {},
         latency=latency or 0.0,
-        connectors=tuple(connectors),
+        connectors=tuple((region, vc_id) for account, region, vc_id in seeds if not account),
+        account_connectors=tuple(seed for seed in seeds if seed[0]),
         auto_create=auto_create,
         default_region=default_region,
         denied_access_keys=frozenset(denied),
         deny_error=deny_error,
+        sts_denied_accounts=frozenset(sts_denied_accounts),
+        sts_denied_roles=frozenset(sts_denied_roles),
+        sts_throttle=sts_throttle,
+        sts_failures=sts_failures,
+        sts_latency=sts_latency or 0.0,
+        credential_lifetime=credential_lifetime,
+        absent_answers=absent_answers,
     )
     asyncio.run(_serve_until_signalled(config))
 
@@ -178,9 +277,9 @@ async def _serve_until_signalled(config: EmulatorConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with serve(config) as emulator:
         print(emulator.url, flush=True)
-        regions = emulator.state.regions
-        count = sum(len(emulator.state.connectors(region)) for region in regions)
-        click.echo(f"emulator: {count} connectors in {len(regions)} regions; Ctrl-C to stop", err=True)
+        count = sum(state.count() for state in emulator.accounts)
+        accounts = sum(1 for state in emulator.accounts if state.count())
+        click.echo(f"emulator: {count} connectors in {accounts} accounts; Ctrl-C to stop", err=True)
         await stop.wait()
         click.echo(f"emulator: served {emulator.stats.count()} requests", err=True)
     sys.stdout.flush()

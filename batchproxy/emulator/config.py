@@ -10,10 +10,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from batchproxy.emulator.settings import parse_absent_answers
+
 __all__ = [
     "DENY_ERRORS",
     "FAULT_KINDS",
     "EmulatorConfig",
+    "check_lifetime",
     "parse_duration",
     "parse_faults",
     "parse_rate_schedule",
@@ -35,7 +38,13 @@ class EmulatorConfig:
     ``burst`` is the token bucket's capacity; when None it holds one second's worth of the rate
     (at least 1). ``rate_schedule`` holds ``(seconds since start, rate)`` steps for the default rate.
     ``faults`` maps a ``FAULT_KINDS`` entry to its probability per request. ``connectors`` are the
-    ``(region, VoiceConnectorId)`` pairs that exist at start.
+    ``(region, VoiceConnectorId)`` pairs that exist at start in the default account;
+    ``account_connectors`` the ``(account, region, VoiceConnectorId)`` triples of any account.
+
+    STS: ``sts_denied_accounts`` / ``sts_denied_roles`` (role names) are refused with AccessDenied,
+    the first ``sts_failures`` AssumeRole calls answer ServiceUnavailable (503), the next
+    ``sts_throttle`` Throttling (400), every answer waits ``sts_latency`` seconds, and ``credential_lifetime``
+    (seconds) caps how long a temporary key works (None: the DurationSeconds asked for).
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +62,16 @@ class EmulatorConfig:
     default_region: str = "us-east-1"
     denied_access_keys: frozenset[str] = frozenset()
     deny_error: str = "AccessDeniedException"
+    account_connectors: tuple[tuple[str, str, str], ...] = ()
+    sts_denied_accounts: frozenset[str] = frozenset()
+    sts_denied_roles: frozenset[str] = frozenset()
+    sts_throttle: int = 0
+    sts_failures: int = 0
+    sts_latency: float = 0.0
+    credential_lifetime: float | None = None
+    # Setting key → "not-found" | "empty" | "defaults": how Get answers a setting never put, where
+    # a test wants another answer than the emulator's default for that setting (settings module).
+    absent_answers: Mapping[str, str] = field(default_factory=dict)
     list_page_size: int = 100
     stats_capacity: int = 1_000_000
 
@@ -71,6 +90,17 @@ class EmulatorConfig:
             raise ValueError("deny_error must be one of " + ", ".join(DENY_ERRORS))
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
+        if self.sts_throttle < 0 or self.sts_failures < 0:
+            raise ValueError("sts_throttle and sts_failures must be >= 0")
+        if self.sts_latency < 0 or not math.isfinite(self.sts_latency):
+            raise ValueError("sts_latency must be a finite number of seconds >= 0")
+        check_lifetime(self.credential_lifetime)
+        parse_absent_answers(self.absent_answers)
+
+
+def check_lifetime(seconds: float | None) -> None:
+    if seconds is not None and (seconds <= 0 or not math.isfinite(seconds)):
+        raise ValueError(f"credential_lifetime must be a number of seconds > 0, not {seconds}")
 
 
 def check_rate(rate: float) -> None:

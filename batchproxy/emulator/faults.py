@@ -52,7 +52,9 @@ class TokenBucket:
 
 
 class Throttle:
-    """One bucket per region. A region's rate is its override if it has one, else the default rate.
+    """One bucket per (account, region), as AWS limits each account in each region separately.
+
+    A region's rate is its override if it has one, else the default rate.
 
     The default rate follows ``schedule`` (``(seconds since start, rate)`` steps) until someone sets
     it explicitly with ``set_rate``; from then on the explicit value holds.
@@ -73,7 +75,7 @@ class Throttle:
         self._burst = burst
         self._overrides = dict(region_rates)
         self._schedule = list(schedule)
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
     def set_rate(self, rate: float, *, region: str | None = None, burst: int | None = None) -> None:
         """Change the default rate (``region=None``) or one region's; ``burst`` changes every bucket's."""
@@ -85,24 +87,22 @@ class Throttle:
             self._schedule.clear()
         else:
             self._overrides[region] = rate
-        now = self._clock()
-        for name, bucket in self._buckets.items():
-            bucket.retune(self.rate_for(name), self._capacity(self.rate_for(name)), now)
+        self._retune(self._clock())
 
     def rate_for(self, region: str) -> float:
         override = self._overrides.get(region)
         return self._default if override is None else override
 
-    def take(self, region: str) -> float:
-        """0.0 when the request may proceed; otherwise the seconds until the region has a token."""
+    def take(self, region: str, account: str = "") -> float:
+        """0.0 when the request may proceed; otherwise the seconds until the bucket has a token."""
         now = self._clock()
         self._follow_schedule(now)
         rate = self.rate_for(region)
         if rate == 0:
             return 0.0
-        bucket = self._buckets.get(region)
+        bucket = self._buckets.get((account, region))
         if bucket is None:
-            bucket = self._buckets[region] = TokenBucket(rate, self._capacity(rate), now)
+            bucket = self._buckets[(account, region)] = TokenBucket(rate, self._capacity(rate), now)
         return bucket.take(now)
 
     def describe(self) -> dict[str, object]:
@@ -119,8 +119,12 @@ class Throttle:
             self._default = self._schedule.pop(0)[1]
             changed = True
         if changed:
-            for name, bucket in self._buckets.items():
-                bucket.retune(self.rate_for(name), self._capacity(self.rate_for(name)), now)
+            self._retune(now)
+
+    def _retune(self, now: float) -> None:
+        for (_, region), bucket in self._buckets.items():
+            rate = self.rate_for(region)
+            bucket.retune(rate, self._capacity(rate), now)
 
 
 class FaultDice:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from batchproxy.emulator.protocol import ApiError
+from batchproxy.emulator.protocol import ApiError, render_output
+from batchproxy.emulator.settings import Absent, Setting, settings
 from batchproxy.emulator.state import Connector, EmulatorState, Proxy
 
 __all__ = ["OPERATION_HANDLERS", "Context", "Output"]
@@ -24,6 +26,8 @@ class Context:
     state: EmulatorState
     region: str  # from the request's credential scope
     page_size: int  # ListVoiceConnectors' page when MaxResults is not given
+    # Per setting key, how a Get of a setting never put answers, where a test chose another way.
+    absent_answers: Mapping[str, Absent] = field(default_factory=dict)
 
 
 Output = dict[str, Any] | None  # the output structure; None for operations that answer 204
@@ -115,7 +119,54 @@ def delete_voice_connector_proxy(ctx: Context, params: dict[str, Any]) -> Output
     return None
 
 
-OPERATION_HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Output]] = {
+def put_setting(setting: Setting, ctx: Context, params: dict[str, Any]) -> Output:
+    connector = _existing(ctx, params)
+    # A put replaces the whole setting; ``from_request`` answers unsent flags as false, as AWS does,
+    # and members the model does not know (AWS ignores them) are dropped at every depth.
+    connector.settings[setting.key] = stored = render_output(setting.shape, setting.from_request(params))
+    connector.updated = datetime.now(UTC)
+    return {setting.key: stored}
+
+
+def get_setting(setting: Setting, ctx: Context, params: dict[str, Any]) -> Output:
+    connector = _existing(ctx, params)
+    stored = connector.settings.get(setting.key)
+    if stored is not None:
+        return {setting.key: stored}
+    absent = ctx.absent_answers.get(setting.key, setting.absent)
+    if absent == "defaults":
+        return {setting.key: setting.defaults}
+    if absent == "empty":
+        return {}
+    # Told apart from "no such connector" by its message, as for the proxy (CONTRACT §7).
+    raise ApiError(
+        "NotFoundException",
+        f"No {setting.key} found for voice connector {connector.voice_connector_id}.",
+    )
+
+
+def delete_setting(setting: Setting, ctx: Context, params: dict[str, Any]) -> Output:
+    connector = _existing(ctx, params)
+    # As for the proxy: deleting what is not there is a 204, so a retried delete succeeds.
+    if connector.settings.pop(setting.key, None) is not None:
+        connector.updated = datetime.now(UTC)
+    return None
+
+
+Handler = Callable[[Context, dict[str, Any]], Output]
+
+
+def _setting_handlers() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {}
+    for setting in settings():
+        handlers[setting.put] = functools.partial(put_setting, setting)
+        handlers[setting.get] = functools.partial(get_setting, setting)
+        if setting.delete is not None:
+            handlers[setting.delete] = functools.partial(delete_setting, setting)
+    return handlers
+
+
+OPERATION_HANDLERS: dict[str, Handler] = {
     "CreateVoiceConnector": create_voice_connector,
     "GetVoiceConnector": get_voice_connector,
     "ListVoiceConnectors": list_voice_connectors,
@@ -123,4 +174,5 @@ OPERATION_HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Output]] = {
     "PutVoiceConnectorProxy": put_voice_connector_proxy,
     "GetVoiceConnectorProxy": get_voice_connector_proxy,
     "DeleteVoiceConnectorProxy": delete_voice_connector_proxy,
+    **_setting_handlers(),
 }

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from botocore.model import Shape, StructureShape
 
 from batchproxy import model
+from batchproxy.emulator.settings import settings
 
 __all__ = ["OPERATIONS", "ApiError", "Route", "Router", "error_body", "render_output", "short_code"]
 
@@ -33,6 +34,7 @@ OPERATIONS: tuple[str, ...] = (
     "PutVoiceConnectorProxy",
     "GetVoiceConnectorProxy",
     "DeleteVoiceConnectorProxy",
+    *(name for setting in settings() for name in setting.operations),
 )
 
 # Rules AWS enforces that the model does not carry. The API reference states the session expiry is a
@@ -45,6 +47,10 @@ _UNMODELED_STATUS = {
     "IncompleteSignatureException": 403,
     "InvalidSignatureException": 403,
     "UnknownOperationException": 404,
+    # A temporary key whose session ended, or whose session token is not its own (AWS's front end).
+    "ExpiredTokenException": 403,
+    "UnrecognizedClientException": 403,
+    "RequestEntityTooLargeException": 413,
 }
 
 

@@ -1,8 +1,9 @@
-"""The emulator's world: voice connectors and their proxy settings, kept separately per region.
+"""One account's world: voice connectors and their settings, kept separately per region.
 
 The region is the one named in the request's SigV4 credential scope, so a connector created through an
 ``eu-west-2`` client does not exist for a ``us-east-1`` one — as in AWS. Tests read and write this
-state directly (``add_connector``, ``proxy``) to arrange a scenario and to check what a run applied.
+state directly (``add_connector``, ``proxy``, ``setting``) to arrange a scenario and to check what a
+run applied. ``accounts.Accounts`` holds one of these per AWS account.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Connector", "EmulatorState", "Proxy"]
+from batchproxy.emulator.settings import settings
 
-# The account every emulated ARN belongs to; any fixed 12 digits would do.
+__all__ = ["ACCOUNT_ID", "Connector", "EmulatorState", "Proxy", "SharedDials"]
+
+# The account of requests signed with ordinary (not assumed-role) keys; any fixed 12 digits would do.
 ACCOUNT_ID = "123456789012"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -58,7 +61,10 @@ class Connector:
     require_encryption: bool = False
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     updated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    account_id: str = ACCOUNT_ID
     proxy: Proxy | None = None
+    # Each other setting as its Get answers it, by the Get output's member name ("Termination", ...).
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
         """The API's ``VoiceConnector`` structure (timestamps as datetimes; the protocol formats them)."""
@@ -70,23 +76,49 @@ class Connector:
             "RequireEncryption": self.require_encryption,
             "CreatedTimestamp": self.created,
             "UpdatedTimestamp": self.updated,
-            "VoiceConnectorArn": f"arn:aws:chime:{self.region}:{ACCOUNT_ID}:vc/{self.voice_connector_id}",
+            "VoiceConnectorArn": (
+                f"arn:aws:chime:{self.region}:{self.account_id}:vc/{self.voice_connector_id}"
+            ),
         }
 
 
+@dataclass(slots=True)
+class SharedDials:
+    """What every account's state of one emulator reads alike (one object, shared, so one switch)."""
+
+    auto_create: bool = False
+
+
 class EmulatorState:
-    """Connectors by region, then by id. Dict order is creation order, which list paging relies on.
+    """One account's connectors by region, then by id. Dict order is creation order (list paging).
 
     With ``auto_create``, ``lookup`` creates any connector it is asked about, so a run against an
     emulator nobody seeded finds every connector of its input.
     """
 
-    def __init__(self, *, auto_create: bool = False, seed: int | None = None) -> None:
-        self.auto_create = auto_create
+    def __init__(
+        self,
+        *,
+        auto_create: bool = False,
+        seed: int | None = None,
+        account_id: str = ACCOUNT_ID,
+        dials: SharedDials | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self._dials = dials if dials is not None else SharedDials(auto_create=auto_create)
         self._regions: dict[str, dict[str, Connector]] = {}
         # Ids of created connectors come from their own generator so that they repeat with the seed
-        # whatever the fault dice do.
-        self._ids = random.Random(f"{seed}-ids") if seed is not None else random.Random()
+        # whatever the fault dice do; another account's ids from another one.
+        tag = "ids" if account_id == ACCOUNT_ID else f"ids-{account_id}"
+        self._ids = random.Random(f"{seed}-{tag}") if seed is not None else random.Random()
+
+    @property
+    def auto_create(self) -> bool:
+        return self._dials.auto_create
+
+    @auto_create.setter
+    def auto_create(self, value: bool) -> None:
+        self._dials.auto_create = value
 
     def add_connector(
         self, region: str, voice_connector_id: str | None = None, *, name: str = "emulated"
@@ -96,7 +128,9 @@ class EmulatorState:
         if voice_connector_id is not None and voice_connector_id in connectors:
             return connectors[voice_connector_id]
         new_id = voice_connector_id if voice_connector_id is not None else self._new_id(connectors)
-        connector = Connector(voice_connector_id=new_id, region=region, name=name, aws_region=region)
+        connector = Connector(
+            voice_connector_id=new_id, region=region, name=name, aws_region=region, account_id=self.account_id
+        )
         connectors[new_id] = connector
         return connector
 
@@ -138,20 +172,39 @@ class EmulatorState:
         connector.proxy = proxy
         connector.updated = datetime.now(UTC)
 
+    def setting(self, region: str, voice_connector_id: str, key: str) -> dict[str, Any] | None:
+        """A setting as its Get answers it (``key`` is its member name, e.g. ``"Termination"``).
+
+        None when the connector does not exist or the setting was never put (or was deleted).
+        """
+        connector = self.connector(region, voice_connector_id)
+        return None if connector is None else connector.settings.get(key)
+
+    def set_setting(
+        self, region: str, voice_connector_id: str, key: str, value: dict[str, Any] | None
+    ) -> None:
+        """Give an existing connector a setting (None removes it), as a test's arrangement step."""
+        connector = self.connector(region, voice_connector_id)
+        if connector is None:
+            raise KeyError(f"no connector {voice_connector_id!r} in {region}")
+        if value is None:
+            connector.settings.pop(key, None)
+        else:
+            connector.settings[key] = value
+        connector.updated = datetime.now(UTC)
+
     @property
     def regions(self) -> list[str]:
         return sorted(self._regions)
 
+    def count(self) -> int:
+        """How many connectors this account has, over all regions."""
+        return sum(len(connectors) for connectors in self._regions.values())
+
     def dump(self) -> dict[str, Any]:
-        """Every region's connectors and proxies, JSON-ready (for ``GET /_emulator/state``)."""
+        """Every region's connectors with each setting (null when absent), JSON-ready."""
         return {
-            region: {
-                vc_id: {
-                    "Name": connector.name,
-                    "Proxy": None if connector.proxy is None else connector.proxy.to_wire(),
-                }
-                for vc_id, connector in connectors.items()
-            }
+            region: {vc_id: _dump(connector) for vc_id, connector in connectors.items()}
             for region, connectors in sorted(self._regions.items())
         }
 
@@ -161,3 +214,13 @@ class EmulatorState:
             candidate = "".join(self._ids.choices(_ID_ALPHABET, k=22))
             if candidate not in taken:
                 return candidate
+
+
+def _dump(connector: Connector) -> dict[str, Any]:
+    dumped: dict[str, Any] = {
+        "Name": connector.name,
+        "Proxy": None if connector.proxy is None else connector.proxy.to_wire(),
+    }
+    for setting in settings():
+        dumped[setting.key] = connector.settings.get(setting.key)
+    return dumped

@@ -34,6 +34,11 @@ class Stats:
     def __init__(self, *, capacity: int = 1_000_000) -> None:
         self.by_operation: Counter[tuple[str, str]] = Counter()
         self.accepted_writes: Counter[str] = Counter()
+        # Which account each applied write reached, and STS AssumeRole calls by RoleArn: every request
+        # naming the role, and those that were granted credentials.
+        self.writes_by_account: Counter[str] = Counter()
+        self.assume_role_requests: Counter[str] = Counter()
+        self.assume_role_granted: Counter[str] = Counter()
         # A tuple per arrival is about 100 bytes; the cap bounds a long benchmark's memory.
         self._arrivals: deque[tuple[float, str, str]] = deque(maxlen=capacity)
         self.started_at = time.monotonic()
@@ -53,9 +58,11 @@ class Stats:
         self.by_operation[(operation, outcome)] += 1
         self._arrivals.append((arrived_at, operation, outcome))
 
-    def record_write(self, operation: str) -> None:
+    def record_write(self, operation: str, account_id: str | None = None) -> None:
         """A change that was applied to the state (``lost`` ones included: they did apply)."""
         self.accepted_writes[operation] += 1
+        if account_id is not None:
+            self.writes_by_account[account_id] += 1
 
     def count(self, operation: str | None = None, outcome: str | int | None = None) -> int:
         """Requests served, optionally only one operation's and/or one outcome's."""
@@ -73,6 +80,9 @@ class Stats:
     def reset(self) -> None:
         self.by_operation.clear()
         self.accepted_writes.clear()
+        self.writes_by_account.clear()
+        self.assume_role_requests.clear()
+        self.assume_role_granted.clear()
         self._arrivals.clear()
         self.peak_in_flight = self.in_flight
 
@@ -87,6 +97,11 @@ class Stats:
             "total": sum(self.by_operation.values()),
             "by_operation": nested,
             "accepted_writes": dict(sorted(self.accepted_writes.items())),
+            "writes_by_account": dict(sorted(self.writes_by_account.items())),
+            "assume_role": {
+                "requests": dict(sorted(self.assume_role_requests.items())),
+                "granted": dict(sorted(self.assume_role_granted.items())),
+            },
             "arrivals_kept": len(self._arrivals),
             "in_flight": self.in_flight,
             "peak_in_flight": self.peak_in_flight,

@@ -127,3 +127,31 @@ async def test_reset_on_a_kept_alive_connection_arrives_twice(emulator: Emulator
                 VoiceConnectorId="vc-1", DefaultSessionExpiryMinutes=5, PhoneNumberPoolCountries=["US"]
             )
     assert emulator.stats.count("PutVoiceConnectorProxy", "reset") == 2
+
+
+async def test_settings_with_assumed_role_credentials(emulator: Emulator) -> None:
+    """The client side's path: aioboto3 assumes a role, then puts/gets/deletes a setting in that account."""
+    session = aioboto3.Session()
+    config = AioConfig(retries={"total_max_attempts": 1})
+    common = {"endpoint_url": emulator.url, "region_name": "eu-west-2", "config": config}
+    async with session.client(
+        "sts", aws_access_key_id=ACCESS_KEY, aws_secret_access_key="x", **common
+    ) as sts:
+        granted = await sts.assume_role(RoleArn="arn:aws:iam::111122223333:role/Ops", RoleSessionName="bp")
+    credentials = granted["Credentials"]
+    emulator.account("111122223333").add_connector("eu-west-2", "vc-x")
+    routes = [{"Host": "sbc.example.com", "Port": 5061, "Protocol": "TCP", "Priority": 1, "Weight": 5}]
+    async with session.client(
+        "chime-sdk-voice",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        **common,
+    ) as client:
+        await client.put_voice_connector_origination(VoiceConnectorId="vc-x", Origination={"Routes": routes})
+        got = await client.get_voice_connector_origination(VoiceConnectorId="vc-x")
+        assert got["Origination"] == {"Routes": routes, "Disabled": False}
+        await client.delete_voice_connector_origination(VoiceConnectorId="vc-x")
+        with pytest.raises(client.exceptions.NotFoundException):
+            await client.get_voice_connector_origination(VoiceConnectorId="vc-x")
+    assert emulator.stats.writes_by_account == {"111122223333": 2}

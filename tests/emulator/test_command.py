@@ -117,3 +117,58 @@ def test_bad_options_are_usage_errors(options: tuple[str, ...]) -> None:
     assert done.returncode == 2
     assert options[0] in done.stderr
     assert done.stdout == ""
+
+
+def test_help_lists_every_setting_served() -> None:
+    """``batchproxy emulator --help`` names each setting, its operations and its never-put answer."""
+    done = subprocess.run(
+        [*COMMAND, "--help"], cwd=REPO, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0
+    for name in (
+        "Termination",
+        "Origination",
+        "LoggingConfiguration",
+        "StreamingConfiguration",
+        "EmergencyCallingConfiguration",
+        "ExternalSystemsConfiguration",
+        "Proxy",
+        "AssumeRole",
+        "--sts-deny-account",
+        "--credential-lifetime",
+    ):
+        assert name in done.stdout
+    logging_line = next(line for line in done.stdout.splitlines() if "LoggingConfiguration " in line)
+    assert "Delete" not in logging_line
+
+
+async def test_sts_dials_and_account_seeding_from_the_command_line(tmp_path: Path) -> None:
+    """--sts-* options reach the running emulator; a --connectors AccountId column seeds that account."""
+    csv_file = tmp_path / "accounts.csv"
+    csv_file.write_text("VoiceConnectorId,AccountId\nvc-a,111122223333\nvc-d,\n", encoding="utf-8")
+    options = (
+        "--connectors",
+        str(csv_file),
+        "--sts-deny-account",
+        "444455556666",
+        "--sts-deny-role",
+        "Blocked",
+        "--sts-throttle",
+        "2",
+        "--credential-lifetime",
+        "60",
+        "--absent-answer",
+        "Origination=empty",
+    )
+    async with emulator_process(*options) as (process, url):
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/_emulator/state") as response:
+            state = await response.json()
+        assert await _stop(process) == 0
+    dials = state["dials"]
+    assert dials["sts_denied_accounts"] == ["444455556666"]
+    assert dials["sts_denied_roles"] == ["Blocked"]
+    assert dials["sts_throttle"] == 2
+    assert dials["credential_lifetime"] == 60
+    assert dials["absent_answers"]["Origination"] == "empty"
+    assert list(state["accounts"]["111122223333"]["us-east-1"]) == ["vc-a"]
+    assert list(state["regions"]["us-east-1"]) == ["vc-d"]

@@ -8,7 +8,8 @@ import pytest
 
 from batchproxy.emulator import EmulatorConfig
 from batchproxy.emulator.config import parse_duration, parse_faults, parse_rate_schedule, parse_region_rate
-from batchproxy.emulator.seeding import read_connectors
+from batchproxy.emulator.seeding import read_account_connectors, read_connectors
+from batchproxy.emulator.settings import parse_absent_answers
 
 
 def test_faults_parse_into_probabilities() -> None:
@@ -59,3 +60,31 @@ def test_connectors_csv_needs_the_id_column(tmp_path: Path) -> None:
     path.write_text("Region\nus-east-1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="VoiceConnectorId"):
         read_connectors(path, "us-east-1")
+
+
+def test_connectors_csv_reads_the_account_from_account_id_or_role_arn(tmp_path: Path) -> None:
+    """An AccountId cell, or the account inside a RoleArn, names the connector's account; else none."""
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "VoiceConnectorId,account_id,RoleArn\n"
+        "a,111122223333,\n"
+        "b,,arn:aws:iam::444455556666:role/Admin\n"
+        "c,,\n",
+        encoding="utf-8",
+    )
+    assert read_account_connectors(path, "us-east-1") == [
+        ("111122223333", "us-east-1", "a"),
+        ("444455556666", "us-east-1", "b"),
+        ("", "us-east-1", "c"),
+    ]
+
+
+def test_absent_answers_are_checked() -> None:
+    """Only served settings and the three kinds of answer are accepted."""
+    assert parse_absent_answers({"Termination": "empty"}) == {"Termination": "empty"}
+    with pytest.raises(ValueError, match="unknown setting"):
+        EmulatorConfig(absent_answers={"Proxy": "empty"})
+    with pytest.raises(ValueError, match="must be one of"):
+        EmulatorConfig(absent_answers={"Termination": "sometimes"})
+    with pytest.raises(ValueError, match="credential_lifetime"):
+        EmulatorConfig(credential_lifetime=0)

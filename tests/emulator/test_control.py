@@ -110,14 +110,18 @@ async def test_auto_create_makes_unknown_connectors_exist(emulator: Emulator) ->
 def test_public_api_is_exported() -> None:
     """``batchproxy.emulator`` exports exactly its documented API, and each name resolves."""
     assert sorted(batchproxy.emulator.__all__) == [
+        "ACCOUNT_ID",
+        "Accounts",
         "Arrival",
         "Connector",
         "Emulator",
         "EmulatorConfig",
         "EmulatorState",
         "Proxy",
+        "Setting",
         "Stats",
         "serve",
+        "settings",
     ]
     for name in batchproxy.emulator.__all__:
         assert getattr(batchproxy.emulator, name) is not None

@@ -112,6 +112,20 @@ def test_explicit_rate_ends_the_schedule() -> None:
     assert throttle.rate_for("r") == 7
 
 
+def test_each_account_has_its_own_bucket_per_region() -> None:
+    """AWS limits each account in each region: one account's burst does not throttle another's."""
+    clock = FakeClock()
+    throttle = Throttle(rate=1, burst=1, region_rates={}, clock=clock)
+    assert throttle.take("r", "111122223333") == 0.0
+    assert throttle.take("r", "111122223333") > 0
+    assert throttle.take("r", "444455556666") == 0.0
+    assert throttle.take("r") == 0.0  # the default account
+    throttle.set_rate(100, region="r")  # a region's new rate reaches every account's bucket there
+    clock.now += 0.02
+    assert throttle.take("r", "111122223333") == 0.0
+    assert throttle.take("r", "444455556666") == 0.0
+
+
 async def test_control_endpoint_changes_the_rate(emulator: Emulator) -> None:
     """POST /_emulator/config with a rate throttles the running emulator."""
     async with aiohttp.ClientSession() as session:
