@@ -29,21 +29,33 @@ _OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _NAMES_SHOWN = 8  # how many header names a message quotes before it only counts the rest
 
 
-class _Watched(io.BufferedReader):
-    """A buffered reader that notes whether any NUL byte went through it (one ``in`` per chunk)."""
+class NulFlag:
+    """Set once a NUL byte has been read; a plain attribute, since the row loop looks at it per row."""
 
-    nul_seen = False
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen = False
+
+
+class _Watched(io.BufferedReader):
+    """A buffered reader that notes in a ``NulFlag`` whether any NUL byte went through it (one ``in``
+    per 64 KiB chunk: the text layer reads through ``read1``)."""
+
+    def __init__(self, raw: io.RawIOBase, flag: NulFlag) -> None:
+        super().__init__(raw, _BUFFER)
+        self.flag = flag
 
     def read1(self, size: int = -1, /) -> bytes:
         data = super().read1(size)
-        if not self.nul_seen and b"\0" in data:
-            self.nul_seen = True
+        if b"\0" in data:
+            self.flag.seen = True
         return data
 
     def read(self, size: int | None = -1, /) -> bytes:
         data = super().read(size)
-        if not self.nul_seen and b"\0" in data:
-            self.nul_seen = True
+        if b"\0" in data:
+            self.flag.seen = True
         return data
 
 
@@ -51,18 +63,14 @@ class Records:
     """Every CSV record of a source, the header first, in ``.rows``; blank lines come as blank records.
 
     Lazy: the file is read as the records are consumed, and closed when the iterator is.
-    ``nul_seen`` turns true before the first record holding a NUL is yielded (the bytes are read
+    ``nul.seen`` turns true before the first record holding a NUL is yielded (the bytes are read
     ahead of the records made of them), so records before that need no NUL check.
     """
 
     def __init__(self, source: InputSource) -> None:
         self._source = source
-        self._buffer: _Watched | None = None
+        self.nul = NulFlag()
         self.rows: Iterator[list[str]] = self._read()
-
-    @property
-    def nul_seen(self) -> bool:
-        return self._buffer is not None and self._buffer.nul_seen
 
     def close(self) -> None:
         """Stop reading early and close the file."""
@@ -72,12 +80,12 @@ class Records:
 
     def _read(self) -> Iterator[list[str]]:
         source = self._source
-        self._buffer = _Watched(source.open_raw(), _BUFFER)
+        buffer = _Watched(source.open_raw(), self.nul)
         done = 0  # records read so far; the header is row 0, so also the number of the next row
         try:
             # utf-8-sig drops a leading BOM (Excel's "CSV UTF-8" writes one); newline="" lets the csv
             # module see line breaks inside quoted cells as they are, and any of LF, CRLF or CR end a line.
-            with io.TextIOWrapper(self._buffer, encoding="utf-8-sig", newline="") as text:
+            with io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="") as text:
                 # strict: an unclosed quote would otherwise swallow the rest of the file, silently.
                 for done, record in enumerate(csv.reader(text, strict=True), start=1):  # noqa: B007
                     yield record
@@ -104,7 +112,7 @@ def data_records(records: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]
 
 
 def nul_columns(record: Sequence[str]) -> list[int]:
-    """Positions of the cells holding a NUL; only asked once ``Records.nul_seen``."""
+    """Positions of the cells holding a NUL; only asked once ``Records.nul.seen``."""
     return [at for at, cell in enumerate(record) if _NUL in cell]
 
 

@@ -198,7 +198,7 @@ def _check(checker: RowChecker, header: Header, records: Records, number: int, r
     would let one through in an id; so it is refused whatever the column, even an ignored one.
     """
     checked = checker.check(number, record)
-    if not records.nul_seen:  # no NUL read yet: the common case costs one attribute look-up
+    if not records.nul.seen:  # no NUL read yet: the common case costs two attribute look-ups
         return checked
     at = nul_columns(record)
     if not at:
