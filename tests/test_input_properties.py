@@ -14,6 +14,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,7 +112,10 @@ def _rows(draw: st.DrawFn) -> list[list[str]]:
     ]
 
 
-def _written(rows: list[list[str]], *, terminator: str, quoting: int, bom: bool) -> bytes:
+Quoting = Literal[0, 1]  # csv.QUOTE_MINIMAL, csv.QUOTE_ALL
+
+
+def _written(rows: list[list[str]], *, terminator: str, quoting: Quoting, bom: bool) -> bytes:
     if any("\r" in cell for cells in rows for cell in cells) and "\r" not in terminator:
         # Python 3.11's writer quotes a cell holding CR only when CR is in its line terminator; left
         # bare, that CR ends the line for any reader (CONTRACT: every line ending is one). Not ours.
@@ -131,7 +135,7 @@ def _written(rows: list[list[str]], *, terminator: str, quoting: int, bom: bool)
     st.booleans(),
 )
 def test_valid_rows_read_back_as_written(
-    rows: list[list[str]], terminator: str, quoting: int, bom: bool
+    rows: list[list[str]], terminator: str, quoting: Quoting, bom: bool
 ) -> None:
     """What the csv module writes, batchproxy reads back cell for cell, and parses to the same values."""
     for path in _scratch(_written(rows, terminator=terminator, quoting=quoting, bom=bom)):
