@@ -237,22 +237,29 @@ def test_unwritable_report_is_a_clean_error_that_still_says_what_is_wrong(
 # --- cost ------------------------------------------------------------------------------------------
 
 
-def _header_seconds(tmp_path: Path, columns: int) -> float:
-    names = [f"column{n}" for n in range(columns)] + ["VoiceConnectorId", "notes", "NOTES", "notes"]
-    path = _write(tmp_path, (",".join(names) + "\nabc\n").encode(), name=f"wide{columns}.csv")
+def _best_of_three(action: Callable[[], object]) -> float:
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
-        header = read_input_header(path, needs_settings=False)
+        action()
         best = min(best, time.perf_counter() - started)
-    assert len(header.unknown_columns) == columns + 2  # "notes" once, "NOTES" once
     return best
 
 
-def test_header_cost_grows_linearly_with_its_columns(tmp_path: Path) -> None:
-    """10x the columns costs about 10x the time (a quadratic header cost 100x: 100,000 columns took two
-    minutes). The bound is wide, best of three, so a loaded machine does not make it flake."""
-    small = _header_seconds(tmp_path, 10_000)
-    large = _header_seconds(tmp_path, 100_000)
-    assert large < 1.5  # about 0.1 s on a quiet machine
-    assert large / max(small, 1e-4) < 35, (small, large)
+def test_header_cost_is_linear_in_its_columns(tmp_path: Path) -> None:
+    """100,000 columns cost a small multiple of what merely splitting the line and putting each name in
+    a dict costs: linear work. The quadratic header took two minutes, thousands of times that.
+
+    Measured against that baseline, best of three, rather than 10k against 100k columns: at these sizes
+    the CPU caches alone bend a pure ratio, and a loaded machine bends both sides of this one alike.
+    """
+    columns = 100_000
+    names = [f"column{n}" for n in range(columns)] + ["VoiceConnectorId", "notes", "NOTES", "notes"]
+    line = ",".join(names)
+    path = _write(tmp_path, (line + "\nabc\n").encode(), name="wide.csv")
+    header = read_input_header(path, needs_settings=False)
+    assert len(header.unknown_columns) == columns + 2  # "notes" once, "NOTES" once
+    assert header.index("VoiceConnectorId") == columns
+    baseline = _best_of_three(lambda: dict.fromkeys(line.split(",")))
+    cost = _best_of_three(lambda: read_input_header(path, needs_settings=False))
+    assert cost < 30 * baseline, (cost, baseline)
