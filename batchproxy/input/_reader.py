@@ -10,8 +10,9 @@ Nothing here knows the field rules.
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from batchproxy import columns
@@ -90,11 +91,20 @@ class Records:
                 for done, record in enumerate(csv.reader(text, strict=True), start=1):  # noqa: B007
                     yield record
         except UnicodeDecodeError:
-            raise UsageError(encoding_failure(source)) from None
+            raise UsageError(_diagnosed(source, functools.partial(encoding_failure, source))) from None
         except csv.Error as exc:
-            raise UsageError(csv_failure(source, done, exc)) from None
+            raise UsageError(_diagnosed(source, functools.partial(csv_failure, source, done, exc))) from None
         except OSError as exc:
             raise cannot_read(source.path, exc) from exc
+
+
+def _diagnosed(source: InputSource, diagnose: Callable[[], str]) -> str:
+    """The diagnosis, or, when the file cannot be read again to make it, what went wrong reading it."""
+    try:
+        return diagnose()
+    except (OSError, UsageError) as exc:
+        name = printable_path(source.path)
+        return f"{name} could not be read to the end, nor again to say where ({exc}); run the command again"
 
 
 def is_blank(record: Sequence[str]) -> bool:
