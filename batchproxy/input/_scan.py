@@ -300,8 +300,10 @@ def scan(
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
-    Raises ``UsageError`` when the file cannot be used at all: unreadable, not UTF-8, malformed CSV,
-    empty, a header lacking a required column or naming one twice. Row problems do not raise; they are
+    ``path`` is an ``InputSource`` from ``open_input`` (which also takes pipes and FIFOs) or a path to a
+    regular file. Raises ``UsageError`` when the file cannot be used at all: not a regular file,
+    unreadable, not UTF-8, malformed CSV, empty, a header lacking a required column or naming one twice,
+    another separator than the comma. Row problems (a NUL byte among them) do not raise; they are
     in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
     something of every row gets it from this pass instead of validating the file again in another.
     ``key_hash`` exists for tests that force hash collisions.
