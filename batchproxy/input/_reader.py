@@ -25,7 +25,9 @@ __all__ = ["Header", "Records", "data_records", "is_blank", "nul_columns", "read
 
 _BUFFER = 1 << 16
 _NUL = "\0"
-# Separators a spreadsheet may have saved instead of commas: European Excel writes ';'.
+# Separators a spreadsheet may have saved instead of commas: European Excel writes ';'. They are named
+# and refused, not guessed and accepted: ';' also separates the country codes of one cell (US;CA), so a
+# wrong guess would change what is sent, and CONTRACT §1 says comma-separated.
 _OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _NAMES_SHOWN = 8  # how many header names a message quotes before it only counts the rest
 
