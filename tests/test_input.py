@@ -235,13 +235,13 @@ def test_blank_first_line_is_an_input_error(tmp_path: Path) -> None:
 
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     """A file that does not exist is named in the error."""
-    with pytest.raises(UsageError, match=r"cannot read .*nope\.csv"):
+    with pytest.raises(UsageError, match=r"nope\.csv does not exist: check the path"):
         scan(tmp_path / "nope.csv", default_region=None, needs_settings=True)
 
 
 def test_directory_is_a_usage_error(tmp_path: Path) -> None:
     """A directory is not a readable input file."""
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match="is a directory, not a CSV file"):
         scan(tmp_path, default_region=None, needs_settings=True)
 
 
@@ -252,26 +252,32 @@ def test_non_utf8_byte_is_located(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         _scan(tmp_path, text)
     message = str(caught.value)
-    assert f"byte 0xE9 at offset {offset}" in message
-    assert "row 4, line 5" in message  # the blank line between counts as row 2 ("\n\n" = rows 2 and 3)
+    assert f"byte 0xE9 at offset {offset} (line 5)" in message
+    # the blank line between counts as row 2 ("\n\n" = rows 2 and 3)
+    assert "input.csv: row 4, column VoiceConnectorId ('café'): byte" in message
+    assert 'Windows-1252 or Latin-1: save it as "CSV UTF-8"' in message
 
 
 def test_non_utf8_byte_inside_multiline_cell_names_its_row(tmp_path: Path) -> None:
     """Rows are CSV records, so a quoted cell spanning lines keeps the row count right."""
     text = _lines('"multi\nline",60,US,,,', "x\xff,60,US,,,").encode("latin-1")
-    with pytest.raises(UsageError, match=r"row 2, line 4"):
+    with pytest.raises(UsageError, match=r"row 2, column VoiceConnectorId \('xÿ'\): byte 0xFF .*\(line 4\)"):
         _scan(tmp_path, text)
 
 
 def test_utf16_file_gets_a_hint(tmp_path: Path) -> None:
     """Excel's "Unicode text" is UTF-16: the message says so rather than only naming a byte."""
-    with pytest.raises(UsageError, match="looks like UTF-16"):
+    with pytest.raises(UsageError, match=r'is UTF-16 text .*save it as "CSV UTF-8"'):
         _scan(tmp_path, _lines(GOOD).encode("utf-16"))
 
 
 def test_unclosed_quote_is_malformed_csv(tmp_path: Path) -> None:
-    """An unclosed quote would swallow the rest of the file; it is refused, naming the row."""
-    with pytest.raises(UsageError, match=r"row 2 .*not valid CSV"):
+    """An unclosed quote would swallow the rest of the file; it is refused, naming the row and the line
+    the quote opened on."""
+    with pytest.raises(
+        UsageError,
+        match=r"row 2, column VoiceConnectorId: the quote that opens this cell on line 3 is never closed",
+    ):
         _scan(tmp_path, _lines(GOOD, '"abc,60,US,,,', "def,60,US,,,"))
 
 

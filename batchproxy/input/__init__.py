@@ -1,5 +1,7 @@
 """Reading and validating the input CSV (CONTRACT §1, §7, §8), streaming, in bounded memory.
 
+    open_input(path) -> ContextManager[InputSource]                any readable input; a pipe or FIFO is
+                                                                   copied to a private unlinked temp file
     read_input_header(path, needs_settings=...) -> Header          the header alone, checked
     scan(path, default_region=..., needs_settings=..., observe=...) -> Scan
                                                                    one pass: header, counts, problems;
@@ -8,7 +10,12 @@
                                                                    not selected are skipped unchecked
     Scan.write_invalid_report(path)                                every problem, row,column,value,problem
 
-Modules, in the order a file goes through them: ``_reader`` (bytes -> CSV records and the header),
+``path`` is an ``InputSource`` or a path; a path must name a regular file (a stream is refused with
+what to do), since the file is read more than once. Every file-level failure is a ``UsageError`` naming
+the file (and the row and column where there is one) and saying what to do.
+
+Modules, in the order a file goes through them: ``_source`` (a file or a spooled stream),
+``_reader`` (bytes -> CSV records and the header; ``_diagnose`` says where, when reading fails),
 ``_rules`` (one row's cells -> ``rows.Row`` or problems, with the botocore model's rules),
 ``_duplicates`` (the same connector twice, in 8 bytes per row), ``_scan`` (the passes), ``_problems``.
 """
@@ -24,16 +31,19 @@ from batchproxy.input._scan import (
     read_input_header,
     scan,
 )
+from batchproxy.input._source import InputSource, open_input
 
 __all__ = [
     "FIRST_PROBLEMS",
     "REPORT_COLUMNS",
     "Header",
+    "InputSource",
     "InvalidRow",
     "Observer",
     "Problem",
     "Scan",
     "invalid_report_path",
+    "open_input",
     "read_input_header",
     "scan",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["InvalidRow", "Problem", "mask", "shown"]
+__all__ = ["InvalidRow", "Problem", "label", "mask", "printable_path", "shown"]
 
 # Enough of a value to recognise it on a terminal line; the invalid report keeps the value whole.
 _SHOWN_CHARS = 60
@@ -31,6 +31,18 @@ def shown(value: str) -> str:
     if len(value) > _SHOWN_CHARS:
         return f"{value[:_SHOWN_CHARS]!r}… {len(value)} characters"
     return repr(value)
+
+
+def label(name: str) -> str:
+    """A header name for a message: bare when it is short and printable, else as ``shown`` makes it."""
+    return name if name.isprintable() and 0 < len(name) <= _SHOWN_CHARS else shown(name)
+
+
+def printable_path(path: object) -> str:
+    """A file name for a message: as it is when printable, else quoted with its control characters
+    escaped, so that a name holding a newline or a terminal escape cannot forge or garble a line."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
 
 
 def mask(value: str) -> str:

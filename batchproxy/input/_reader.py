@@ -1,66 +1,112 @@
 """Reading the input file: CSV records of UTF-8 text, and the header that names their columns.
 
-Every failure to read is a ``UsageError`` that says where: a file that is not UTF-8 names the byte, its
-line and its row; malformed CSV names the row. Nothing here knows the field rules.
+Every failure to read is a ``UsageError`` that names the file and says what to do: a file that is not
+UTF-8 names the byte, its row and column; malformed CSV names the row, the column and the line a quote
+opened on (``_diagnose`` finds those, after the fact). A NUL byte is noticed as the bytes are read, at
+the cost of one check per 64 KiB, so that the rows holding one can be refused (``nul_columns``).
+Nothing here knows the field rules.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+import functools
+import io
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TextIO
 
 from batchproxy import columns
 from batchproxy.errors import UsageError
+from batchproxy.input._diagnose import csv_failure, encoding_failure
+from batchproxy.input._problems import label, printable_path
+from batchproxy.input._source import InputSource, cannot_read
 
-__all__ = ["FileStamp", "Header", "data_records", "file_stamp", "is_blank", "read_header", "read_records"]
+__all__ = ["Header", "Records", "data_records", "is_blank", "nul_columns", "read_header"]
 
-
-@dataclass(frozen=True, slots=True)
-class FileStamp:
-    """Enough of a file's identity to notice that it changed between two passes over it."""
-
-    size: int
-    mtime_ns: int
-
-
-def file_stamp(path: Path) -> FileStamp:
-    try:
-        status = path.stat()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return FileStamp(status.st_size, status.st_mtime_ns)
+_BUFFER = 1 << 16
+_NUL = "\0"
+# Separators a spreadsheet may have saved instead of commas: European Excel writes ';'. They are named
+# and refused, not guessed and accepted: ';' also separates the country codes of one cell (US;CA), so a
+# wrong guess would change what is sent, and CONTRACT §1 says comma-separated.
+_OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_NAMES_SHOWN = 8  # how many header names a message quotes before it only counts the rest
 
 
-def read_records(path: Path) -> Iterator[list[str]]:
-    """Every CSV record of ``path``, the header first. Blank lines come through as blank records.
+class NulFlag:
+    """Set once a NUL byte has been read; a plain attribute, since the row loop looks at it per row."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen = False
+
+
+class _Watched(io.BufferedReader):
+    """A buffered reader that notes in a ``NulFlag`` whether any NUL byte went through it (one ``in``
+    per 64 KiB chunk: the text layer reads through ``read1``)."""
+
+    def __init__(self, raw: io.RawIOBase, flag: NulFlag) -> None:
+        super().__init__(raw, _BUFFER)
+        self.flag = flag
+
+    def read1(self, size: int = -1, /) -> bytes:
+        data = super().read1(size)
+        if b"\0" in data:
+            self.flag.seen = True
+        return data
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        if b"\0" in data:
+            self.flag.seen = True
+        return data
+
+
+class Records:
+    """Every CSV record of a source, the header first, in ``.rows``; blank lines come as blank records.
 
     Lazy: the file is read as the records are consumed, and closed when the iterator is.
+    ``nul.seen`` turns true before the first record holding a NUL is yielded (the bytes are read
+    ahead of the records made of them), so records before that need no NUL check.
     """
-    try:
-        # utf-8-sig drops a leading BOM (Excel's "CSV UTF-8" writes one); newline="" lets the csv
-        # module see line breaks inside quoted cells as they are.
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            yield from _parsed(path, stream)
-    except UnicodeDecodeError:
-        raise UsageError(_not_utf8(path)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+    def __init__(self, source: InputSource) -> None:
+        self._source = source
+        self.nul = NulFlag()
+        self.rows: Iterator[list[str]] = self._read()
+
+    def close(self) -> None:
+        """Stop reading early and close the file."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+
+    def _read(self) -> Iterator[list[str]]:
+        source = self._source
+        buffer = _Watched(source.open_raw(), self.nul)
+        done = 0  # records read so far; the header is row 0, so also the number of the next row
+        try:
+            # utf-8-sig drops a leading BOM (Excel's "CSV UTF-8" writes one); newline="" lets the csv
+            # module see line breaks inside quoted cells as they are, and any of LF, CRLF or CR end a line.
+            with io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="") as text:
+                # strict: an unclosed quote would otherwise swallow the rest of the file, silently.
+                for done, record in enumerate(csv.reader(text, strict=True), start=1):  # noqa: B007
+                    yield record
+        except UnicodeDecodeError:
+            raise UsageError(_diagnosed(source, functools.partial(encoding_failure, source))) from None
+        except csv.Error as exc:
+            raise UsageError(_diagnosed(source, functools.partial(csv_failure, source, done, exc))) from None
+        except OSError as exc:
+            raise cannot_read(source.path, exc) from exc
 
 
-def _parsed(path: Path, stream: TextIO) -> Iterator[list[str]]:
-    # strict: an unclosed quote would otherwise swallow the rest of the file into one cell, silently.
-    reader = csv.reader(stream, strict=True)
-    done = 0  # records read so far; the header is row 0, so this is also the number of the next row
+def _diagnosed(source: InputSource, diagnose: Callable[[], str]) -> str:
+    """The diagnosis, or, when the file cannot be read again to make it, what went wrong reading it."""
     try:
-        for record in reader:
-            yield record
-            done += 1
-    except csv.Error as exc:
-        where = f"row {done} (line {reader.line_num})"
-        raise UsageError(f"{path}: {where} is not valid CSV: {exc}") from None
+        return diagnose()
+    except (OSError, UsageError) as exc:
+        name = printable_path(source.path)
+        return f"{name} could not be read to the end, nor again to say where ({exc}); run the command again"
 
 
 def is_blank(record: Sequence[str]) -> bool:
@@ -77,6 +123,11 @@ def data_records(records: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]
             yield number, record
 
 
+def nul_columns(record: Sequence[str]) -> list[int]:
+    """Positions of the cells holding a NUL; only asked once ``Records.nul.seen``."""
+    return [at for at, cell in enumerate(record) if _NUL in cell]
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     """The header row: its cells exactly as read, and what each one means to batchproxy."""
@@ -90,101 +141,87 @@ class Header:
         return self.columns.index(column) if column in self.columns else None
 
 
-def read_header(path: Path, records: Iterator[list[str]], *, required: Sequence[str]) -> Header:
+def read_header(source: InputSource, records: Iterator[list[str]], *, required: Sequence[str]) -> Header:
     """Take the header from ``records`` and check it names every ``required`` column exactly once."""
+    name = printable_path(source.path)
     names = next(records, None)
     if names is None:
-        raise UsageError(f"{path} is empty: expected a header row naming the columns")
+        raise UsageError(
+            f"{name} is empty: it needs a header row naming the columns, then one row per connector"
+        )
     if is_blank(names):
-        raise UsageError(f"{path}: the first line is blank; it must be the header row naming the columns")
-    header = _parse_header(path, names)
+        raise UsageError(f"{name}: the first line is blank; it must be the header row naming the columns")
+    if any(_NUL in cell for cell in names):
+        raise UsageError(_nul_header(name, names))
+    header = _parse_header(name, names)
     missing = [column for column in required if column not in header.columns]
     if missing:
-        raise UsageError(_missing_message(path, header, missing))
+        raise UsageError(_missing_message(name, header, missing))
     return header
 
 
-def _parse_header(path: Path, names: list[str]) -> Header:
+def _parse_header(name: str, names: list[str]) -> Header:
+    """Linear in the number of columns: a header of 100,000 names is read in a blink."""
     canonical: list[str | None] = []
-    unknown: list[str] = []
-    for position, name in enumerate(names):
-        column = columns.canonical_input_column(name)
-        if column is not None and column in canonical:
-            first = canonical.index(column) + 1
-            raise UsageError(
-                f"{path}: the header names column {column} twice "
-                f"(columns {first} and {position + 1}: {names[first - 1]!r} and {name!r})"
-            )
+    first_at: dict[str, int] = {}
+    unknown: dict[str, None] = {}  # ordered and de-duplicated
+    for position, cell in enumerate(names):
+        column = columns.canonical_input_column(cell)
+        if column is not None:
+            first = first_at.setdefault(column, position)
+            if first != position:
+                raise UsageError(
+                    f"{name}: the header names column {column} twice (columns {first + 1} and "
+                    f"{position + 1}: {label(names[first])} and {label(cell)}); remove or rename one of them"
+                )
+        elif not columns.is_result_column(cell):
+            unknown.setdefault(cell)
         canonical.append(column)
-        if column is None and not columns.is_result_column(name) and name not in unknown:
-            unknown.append(name)
     return Header(tuple(names), tuple(canonical), tuple(unknown))
 
 
-def _missing_message(path: Path, header: Header, missing: list[str]) -> str:
-    found = ", ".join(repr(name) for name in header.names)
+def _quoted_names(names: Sequence[str]) -> str:
+    shown = ", ".join(label(cell) for cell in names[:_NAMES_SHOWN])
+    more = len(names) - _NAMES_SHOWN
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def _missing_message(name: str, header: Header, missing: list[str]) -> str:
+    found = _quoted_names(header.names)
     if not any(header.columns) and not any(columns.is_result_column(n) for n in header.names):
+        separated = _other_separator(header.names)
+        if separated is not None:
+            return (
+                f"{name} is separated by {separated}s, not commas (as Excel saves CSV in some "
+                f'regions): batchproxy reads comma-separated files; save it as "CSV UTF-8 (Comma '
+                f'delimited)" or replace the {separated}s with commas'
+            )
         # Nothing in the first line is a column name: most likely the file has no header at all.
         return (
-            f"{path} has no header row: its first line ({found}) names none of the columns; "
+            f"{name} has no header row: its first line ({found}) names none of the columns; "
             f"add a header such as {','.join(missing)}"
         )
-    return f"{path}: the header lacks required column(s) {', '.join(missing)} (found: {found})"
+    return f"{name}: the header lacks required column(s) {', '.join(missing)} (found: {found}); add them"
 
 
-def _not_utf8(path: Path) -> str:
-    """Where the first byte that is not UTF-8 sits, in terms an operator can find it by."""
-    bad = _first_bad_byte(path)
-    if bad is None:  # the file changed under us; say what we know
-        return f"{path} is not UTF-8 text; save it as CSV UTF-8"
-    row = "" if bad.row is None else f"row {bad.row}, "
-    hint = "it looks like UTF-16" if bad.offset == 0 and bad.value in (0xFF, 0xFE) else "save it as CSV UTF-8"
+def _other_separator(names: Sequence[str]) -> str | None:
+    """The name of the separator that splits the first line into column names, if not the comma."""
+    line = ",".join(names)
+    for separator, called in _OTHER_SEPARATORS.items():
+        if any(columns.canonical_input_column(cell) for cell in line.split(separator)):
+            return called
+    return None
+
+
+def _nul_header(name: str, names: Sequence[str]) -> str:
+    text = ",".join(names)
+    if text.count(_NUL) * 3 >= len(text):  # every other byte: ASCII text saved as UTF-16
+        return (
+            f"{name} looks like UTF-16 text without a byte order mark (every other byte is NUL), not "
+            'UTF-8: save it as "CSV UTF-8" and run again'
+        )
+    column = next(at for at, cell in enumerate(names) if _NUL in cell)
     return (
-        f"{path} is not UTF-8 text: byte 0x{bad.value:02X} at offset {bad.offset} "
-        f"({row}line {bad.line}) cannot be decoded; {hint}"
+        f"{name}: the header row, column {column + 1}, holds a NUL byte, which no CSV text has; the "
+        "file is damaged or not text: remove the NUL bytes or export the file again as CSV UTF-8"
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _BadByte:
-    offset: int
-    line: int
-    value: int
-    row: int | None = None
-
-
-def _first_bad_byte(path: Path) -> _BadByte | None:
-    """Find the first undecodable byte, and the CSV row it falls in by counting records up to it.
-
-    Runs only on the error path, so it may read the file again. The row is unknown (None) for files
-    whose lines end in a bare CR, which a line-by-line byte reader cannot split.
-    """
-    found: list[_BadByte] = []
-    lines = _lines_until_bad(path, found)
-    try:
-        # The header is record 0, so the record count up to the bad byte is its row number plus one.
-        records: int | None = sum(1 for _ in csv.reader(lines))
-    except csv.Error:
-        records = None
-        for _ in lines:  # read on to the bad byte all the same
-            pass
-    if not found:
-        return None
-    bad = found[0]
-    return _BadByte(bad.offset, bad.line, bad.value, None if records is None else records - 1)
-
-
-def _lines_until_bad(path: Path, found: list[_BadByte]) -> Iterator[str]:
-    offset = 0
-    with path.open("rb") as stream:
-        # Splitting at b"\n" is safe: that byte never occurs inside a UTF-8 multi-byte sequence.
-        for line, raw in enumerate(stream, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                found.append(_BadByte(offset + exc.start, line, raw[exc.start]))
-                # The valid part plus a stand-in character, so the record holding the bad byte counts.
-                yield raw[: exc.start].decode("utf-8") + "x"
-                return
-            offset += len(raw)
-            yield text

@@ -10,28 +10,23 @@ changed in between.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import os
+import tempfile
 from array import array
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
-from batchproxy import columns
+from batchproxy import columns, model
 from batchproxy.errors import UsageError
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, KeyHash, RowMap, default_key_hash
-from batchproxy.input._problems import InvalidRow, Problem
-from batchproxy.input._reader import (
-    FileStamp,
-    Header,
-    data_records,
-    file_stamp,
-    is_blank,
-    read_header,
-    read_records,
-)
-from batchproxy.input._rules import Key, RowChecker, duplicate_problem, looks_like_region
+from batchproxy.input._problems import InvalidRow, Problem, mask, printable_path, shown
+from batchproxy.input._reader import Header, Records, data_records, is_blank, nul_columns, read_header
+from batchproxy.input._rules import Checked, Key, RowChecker, duplicate_problem, looks_like_region
+from batchproxy.input._source import FileStamp, InputSource, source_of
 from batchproxy.rows import Row
 
 __all__ = [
@@ -66,7 +61,7 @@ class Scan:
     (blank lines are counted in row numbers, so it can be larger).
     """
 
-    path: Path
+    path: Path  # as the user named the input: for messages and the files named after it
     header: Header
     default_region: str | None
     needs_settings: bool
@@ -74,6 +69,7 @@ class Scan:
     last_row_number: int
     problem_count: int
     first_problems: tuple[Problem, ...]  # the FIRST_PROBLEMS lowest by row, in row order
+    _source: InputSource = field(repr=False)
     _stamp: FileStamp = field(repr=False)
     _invalid: Bitmap = field(repr=False)
     _duplicate_of: RowMap = field(repr=False)
@@ -107,52 +103,78 @@ class Scan:
         """
         checker, records = self._reopen()
         if select is None:
-            for number, record in data_records(records):
-                yield self._verdict(checker, number, record)
+            for number, record in data_records(records.rows):
+                yield self._verdict(checker, records, number, record)
             return
         invalid = self._invalid
         # Numbered as data_records numbers rows, but a row not wanted is passed before the blank test.
-        for number, record in enumerate(records, start=1):
+        for number, record in enumerate(records.rows, start=1):
             if (number in invalid or select(number)) and not is_blank(record):
-                yield self._verdict(checker, number, record)
+                yield self._verdict(checker, records, number, record)
 
     def write_invalid_report(self, path: str | os.PathLike[str]) -> Path:
-        """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically)."""
+        """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically).
+
+        The partial file gets a fresh random name (``O_EXCL``), so a symlink planted at a predictable
+        name is never followed, and it is removed when anything fails. A report that cannot be written
+        is a ``UsageError`` that still says what was wrong with the input.
+        """
         target = Path(path)
-        partial = target.with_name(target.name + ".partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(REPORT_COLUMNS)
-            for problem in self._all_problems():
-                writer.writerow((problem.row, problem.column, problem.value, problem.problem))
-        os.replace(partial, target)
+        try:
+            descriptor, partial = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            )
+        except OSError as exc:
+            raise self._unwritable(target, exc) from exc
+        try:
+            with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(REPORT_COLUMNS)
+                for problem in self._all_problems():
+                    writer.writerow((problem.row, problem.column, problem.value, problem.problem))
+            os.replace(partial, target)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            if isinstance(exc, OSError):
+                raise self._unwritable(target, exc) from exc
+            raise
         return target
+
+    def _unwritable(self, target: Path, exc: OSError) -> UsageError:
+        first = f"; the first: {self.first_problems[0]}" if self.first_problems else ""
+        return UsageError(
+            f"cannot write the list of invalid rows to {printable_path(target)} ({exc.strerror or exc}); "
+            f"{printable_path(self.path)} has {self.problem_count} problem(s) in {self.invalid_row_count} "
+            f"row(s){first}; nothing was sent. Make that directory writable, or fix the rows and run again"
+        )
 
     def _all_problems(self) -> Iterator[Problem]:
         checker, records = self._reopen()
-        for number, record in enumerate(records, start=1):
+        for number, record in enumerate(records.rows, start=1):
             # Valid rows are only counted past, not checked: the report costs little more than a read.
             # (An invalid row is never blank.)
             if number in self._invalid:
-                verdict = self._verdict(checker, number, record)
+                verdict = self._verdict(checker, records, number, record)
                 assert isinstance(verdict, InvalidRow)
                 yield from verdict.problems
 
-    def _reopen(self) -> tuple[RowChecker, Iterator[list[str]]]:
+    def _reopen(self) -> tuple[RowChecker, Records]:
         """A checker, and the file's records after the header (blank ones included)."""
-        if file_stamp(self.path) != self._stamp:
+        if self._source.stamp() != self._stamp:
             raise _changed(self.path)
-        records = read_records(self.path)
-        if read_header(self.path, records, required=()) != self.header:
+        records = Records(self._source)
+        if read_header(self._source, records.rows, required=()) != self.header:
             raise _changed(self.path)
         checker = RowChecker(
             self.header, default_region=self.default_region, needs_settings=self.needs_settings
         )
         return checker, records
 
-    def _verdict(self, checker: RowChecker, number: int, record: list[str]) -> Row | InvalidRow:
-        checked = checker.check(number, record)
+    def _verdict(
+        self, checker: RowChecker, records: Records, number: int, record: list[str]
+    ) -> Row | InvalidRow:
+        checked = _check(checker, self.header, records, number, record)
         problems = checked.problems
         other = self._duplicate_of.get(number)
         key = checker.key(record)
@@ -166,7 +188,38 @@ class Scan:
 
 
 def _changed(path: Path) -> UsageError:
-    return UsageError(f"{path} changed after it was validated; run the command again")
+    return UsageError(f"{printable_path(path)} changed after it was validated; run the command again")
+
+
+def _check(checker: RowChecker, header: Header, records: Records, number: int, record: list[str]) -> Checked:
+    """The row's verdict by the field rules, plus a problem for each cell holding a NUL byte.
+
+    A NUL is never text in a CSV (it is what a damaged or UTF-16 file looks like) and the field rules
+    would let one through in an id; so it is refused whatever the column, even an ignored one.
+    """
+    checked = checker.check(number, record)
+    if not records.nul.seen:  # no NUL read yet: the common case costs two attribute look-ups
+        return checked
+    at = nul_columns(record)
+    if not at:
+        return checked
+    extra = tuple(_nul_problem(header, number, position, record[position]) for position in at)
+    return Checked(checked.values, None, checked.problems + extra)
+
+
+def _nul_problem(header: Header, number: int, position: int, value: str) -> Problem:
+    if position >= len(header.names):
+        column = str(position + 1)
+    else:
+        column = header.columns[position] or header.names[position] or str(position + 1)
+    if column in model.sensitive_member_names():
+        value = mask(value)
+    return Problem(
+        number,
+        column,
+        value,
+        "holds a NUL byte, which no CSV text has; remove it (the file may be damaged, or not UTF-8 text)",
+    )
 
 
 class _RowNumbers(Collection[int]):
@@ -211,14 +264,26 @@ class _Tally:
         return tuple(problem for _, problem in self._lowest)
 
 
-def read_input_header(path: str | os.PathLike[str], *, needs_settings: bool) -> Header:
+Input = str | os.PathLike[str] | InputSource
+
+
+def _as_source(path: Input) -> InputSource:
+    """A source given as such (``open_input``), else a path that must be a regular file."""
+    return path if isinstance(path, InputSource) else source_of(path)
+
+
+def read_input_header(path: Input, *, needs_settings: bool) -> Header:
     """The header of ``path``, checked as ``scan`` checks it, for a caller that needs it before the rows.
 
     Raises ``UsageError`` as ``scan`` does for a file that cannot be used at all.
     """
-    source = Path(path)
+    source = _as_source(path)
     # Only the first record is read; the file closes as soon as the reader is dropped.
-    return read_header(source, read_records(source), required=_required(needs_settings))
+    records = Records(source)
+    try:
+        return read_header(source, records.rows, required=_required(needs_settings))
+    finally:
+        records.close()
 
 
 def _required(needs_settings: bool) -> tuple[str, ...]:
@@ -226,7 +291,7 @@ def _required(needs_settings: bool) -> tuple[str, ...]:
 
 
 def scan(
-    path: str | os.PathLike[str],
+    path: Input,
     *,
     default_region: str | None,
     needs_settings: bool,
@@ -235,31 +300,31 @@ def scan(
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
-    Raises ``UsageError`` when the file cannot be used at all: unreadable, not UTF-8, malformed CSV,
-    empty, a header lacking a required column or naming one twice. Row problems do not raise; they are
+    ``path`` is an ``InputSource`` from ``open_input`` (which also takes pipes and FIFOs) or a path to a
+    regular file. Raises ``UsageError`` when the file cannot be used at all: not a regular file,
+    unreadable, not UTF-8, malformed CSV, empty, a header lacking a required column or naming one twice,
+    another separator than the comma. Row problems (a NUL byte among them) do not raise; they are
     in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
     something of every row gets it from this pass instead of validating the file again in another.
     ``key_hash`` exists for tests that force hash collisions.
     """
-    source = Path(path)
     if default_region is not None and not looks_like_region(default_region):
-        raise UsageError(f"--region {default_region!r} is not an AWS region name such as us-east-1")
-    stamp = file_stamp(source)
-    records = read_records(source)
-    header = read_header(source, records, required=_required(needs_settings))
+        raise UsageError(f"--region {shown(default_region)} is not an AWS region name such as us-east-1")
+    source = _as_source(path)
+    stamp = source.stamp()
+    records = Records(source)
+    header = read_header(source, records.rows, required=_required(needs_settings))
     checker = RowChecker(header, default_region=default_region, needs_settings=needs_settings)
     tally, finder, blank = _Tally(), DuplicateFinder(key_hash), array("I")
-    row_count, last_row = _check_rows(
-        data_records(records), checker, tally, finder, observe=observe, blank=blank
-    )
+    row_count, last_row = _check_rows(records, header, checker, tally, finder, observe=observe, blank=blank)
     duplicate_of = RowMap(last_row)
     for number, other, key in finder.confirm(lambda: _keyed_rows(source, checker)):
         duplicate_of[number] = other
         tally.add([duplicate_problem(number, other, key)])
-    if file_stamp(source) != stamp:
-        raise _changed(source)
+    if source.stamp() != stamp:
+        raise _changed(source.path)
     return Scan(
-        path=source,
+        path=source.path,
         header=header,
         default_region=default_region,
         needs_settings=needs_settings,
@@ -267,6 +332,7 @@ def scan(
         last_row_number=last_row,
         problem_count=tally.count,
         first_problems=tally.first,
+        _source=source,
         _stamp=stamp,
         _invalid=tally.invalid,
         _duplicate_of=duplicate_of,
@@ -275,7 +341,8 @@ def scan(
 
 
 def _check_rows(
-    rows: Iterator[tuple[int, list[str]]],
+    records: Records,
+    header: Header,
     checker: RowChecker,
     tally: _Tally,
     finder: DuplicateFinder,
@@ -286,11 +353,11 @@ def _check_rows(
     """The main pass: every row's problems into ``tally``, its key into ``finder``, the numbers of blank
     lines before the last data row into ``blank``; returns (count, last row)."""
     count = last = 0
-    for number, record in rows:
+    for number, record in data_records(records.rows):
         if number != last + 1:
             blank.extend(range(last + 1, number))
         count, last = count + 1, number
-        checked = checker.check(number, record)
+        checked = _check(checker, header, records, number, record)
         row = checked.row
         if row is not None:
             finder.add((row.target.region, row.target.voice_connector_id))  # what ``key`` would say
@@ -306,8 +373,8 @@ def _check_rows(
     return count, last
 
 
-def _keyed_rows(path: Path, checker: RowChecker) -> Iterator[tuple[int, Key]]:
-    records = read_records(path)
+def _keyed_rows(source: InputSource, checker: RowChecker) -> Iterator[tuple[int, Key]]:
+    records = Records(source).rows
     next(records, None)  # the header
     for number, record in data_records(records):
         key = checker.key(record)
