@@ -116,9 +116,10 @@ Quoting = Literal[0, 1]  # csv.QUOTE_MINIMAL, csv.QUOTE_ALL
 
 
 def _written(rows: list[list[str]], *, terminator: str, quoting: Quoting, bom: bool) -> bytes:
-    if any("\r" in cell for cells in rows for cell in cells) and "\r" not in terminator:
-        # Python 3.11's writer quotes a cell holding CR only when CR is in its line terminator; left
-        # bare, that CR ends the line for any reader (CONTRACT: every line ending is one). Not ours.
+    breaks = {char for cells in rows for cell in cells for char in "\r\n" if char in cell}
+    if breaks - set(terminator):
+        # Python 3.11's writer quotes a cell holding CR or LF only when that character is in its line
+        # terminator; left bare, it ends the line for any reader (every line ending is one). Not ours.
         quoting = csv.QUOTE_ALL
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator=terminator, quoting=quoting)
