@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import io
 import os
 from array import array
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
@@ -32,6 +33,7 @@ from batchproxy.input._reader import (
     read_records,
 )
 from batchproxy.input._rules import Key, RowChecker, duplicate_problem, looks_like_region
+from batchproxy.journal.files import atomic_replace
 from batchproxy.rows import Row
 
 __all__ = [
@@ -117,16 +119,20 @@ class Scan:
                 yield self._verdict(checker, number, record)
 
     def write_invalid_report(self, path: str | os.PathLike[str]) -> Path:
-        """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically)."""
+        """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically).
+
+        Through ``atomic_replace``: never through a planted link, and a full disk is a
+        ``JournalWriteError`` naming the report, with no partial report left behind.
+        """
         target = Path(path)
-        partial = target.with_name(target.name + ".partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+        with atomic_replace(target) as raw:
+            stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             writer = csv.writer(stream)
             writer.writerow(REPORT_COLUMNS)
             for problem in self._all_problems():
                 writer.writerow((problem.row, problem.column, problem.value, problem.problem))
-        os.replace(partial, target)
+            stream.flush()
+            stream.detach()  # atomic_replace closes the file itself, after its fsync
         return target
 
     def _all_problems(self) -> Iterator[Problem]:
