@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import botocore.exceptions
 
+from batchproxy.redact import redact_secrets
 from batchproxy.rows import FailureKind
 
 __all__ = [
@@ -99,6 +100,9 @@ class CallFailed(BatchproxyError):
     retry_after: float | None = None  # seconds, from Retry-After / x-amz-retry-after
 
     def __post_init__(self) -> None:
+        # The service's text may quote our credentials (a refused signature quotes the canonical
+        # request, session token included): they are removed here, where the text enters.
+        self.message = redact_secrets(self.message)
         super().__init__(f"{self.code}: {self.message}")
 
     @property
