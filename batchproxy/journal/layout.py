@@ -1,4 +1,4 @@
-"""The shape of a results line, and how a row's outcome becomes its cells (CONTRACT §3, §7).
+"""The shape of a results line, and how a row's outcome becomes its cells (docs/reference.md §3, §7).
 
 A results line is ``row``, the input's cells exactly as read, then ``columns.RESULT_COLUMNS``. The one
 liberty taken: input columns that batchproxy itself writes (``row``, ``status`` … — present when the
@@ -20,7 +20,7 @@ from batchproxy.rows import Outcome
 
 __all__ = ["Layout", "LineFormatter", "iso_utc", "spreadsheet_safe"]
 
-# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (CONTRACT §7).
+# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (docs/reference.md §7).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -42,7 +42,7 @@ class LatestLine(NamedTuple):
 
     @property
     def is_final(self) -> bool:
-        """Same rule as ``Outcome.is_final`` (CONTRACT §7)."""
+        """Same rule as ``Outcome.is_final`` (docs/reference.md §7)."""
         if self.status is Status.FAILED:
             return self.failure_kind is not FailureKind.UNKNOWN_OUTCOME
         return self.status is Status.OK
