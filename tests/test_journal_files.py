@@ -16,7 +16,16 @@ import pytest
 
 from batchproxy import input as input_file
 from batchproxy.errors import UsageError
-from batchproxy.journal import Journal, OpenMode, RowNumbers, RunMeta, lock_path, meta_path, save_meta
+from batchproxy.journal import (
+    Journal,
+    OpenMode,
+    RowNumbers,
+    RunMeta,
+    load_meta,
+    lock_path,
+    meta_path,
+    save_meta,
+)
 from batchproxy.journal.files import atomic_replace, open_private
 from batchproxy.rows import Outcome, Status
 from tests.test_journal import HEADER, OK, make_row, record
@@ -107,12 +116,21 @@ def test_a_hard_link_to_another_file_is_refused(results: Path, victim: Victim, p
     victim.assert_untouched()
 
 
-def test_open_private_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
-    """Not a regular file: refused (O_NONBLOCK-free open of a FIFO for writing would hang; RDWR does not)."""
-    fifo = tmp_path / "input.results.csv.lock"
-    os.mkfifo(fifo)
+@pytest.mark.parametrize("mode", list(OpenMode))
+def test_a_fifo_at_the_results_path_is_refused_without_blocking(results: Path, mode: OpenMode) -> None:
+    """Opening a FIFO waits for a peer; a planted one must be refused at once, in every mode."""
+    os.mkfifo(results)
     with pytest.raises(UsageError, match="not a regular file"):
-        open_private(fifo, os.O_RDWR | os.O_CREAT)
+        Journal.open(results, HEADER, mode)
+
+
+def test_a_fifo_at_the_lock_or_sidecar_does_not_block_a_resume(results: Path) -> None:
+    """The sidecar is optional: a FIFO there reads as "nothing learned"; at the lock, it is refused."""
+    os.mkfifo(meta_path(results))
+    assert load_meta(results) == RunMeta()
+    os.mkfifo(lock_path(results))
+    with pytest.raises(UsageError, match="not a regular file"):
+        open_private(lock_path(results), os.O_RDWR | os.O_CREAT)
 
 
 # --- sidestepped: a link where we write a temporary file and rename -------------------------------

@@ -58,14 +58,10 @@ def open_private(path: Path, flags: int) -> int:
     """
     truncate = bool(flags & os.O_TRUNC)
     with translated(path, "open"):
-        try:
-            fd = os.open(path, (flags & ~os.O_TRUNC) | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_MODE)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise _refuse_link(path) from None
-            raise
+        fd = _open_nofollow(path, flags & ~os.O_TRUNC)
         try:
             _check_plain(path, fd)
+            os.set_blocking(fd, True)
             os.fchmod(fd, PRIVATE_MODE)
             if truncate:
                 os.ftruncate(fd, 0)
@@ -81,20 +77,41 @@ def open_reading(path: Path) -> BinaryIO:
     ``FileNotFoundError`` passes through: a missing results file is an ordinary case for the caller.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = _open_nofollow(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        _check_plain(path, fd)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _open_nofollow(path: Path, flags: int) -> int:
+    """``os.open`` that refuses a link, and returns at once on a FIFO (``O_NONBLOCK``) for the check
+    that follows, instead of waiting for a peer that may never come."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, PRIVATE_MODE)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise _refuse_link(path) from None
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    return os.fdopen(fd, "rb")
+        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise _not_plain(path) from None
+        raise
+
+
+def _not_plain(path: Path) -> UsageError:
+    return UsageError(f"{path} is not a regular file; batchproxy writes only plain files")
 
 
 def _check_plain(path: Path, fd: int) -> None:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{path} is not a regular file; batchproxy writes only plain files")
+        raise _not_plain(path)
     if info.st_nlink > 1:
         raise UsageError(
             f"{path} has {info.st_nlink} hard links; batchproxy will not write a file that is also "

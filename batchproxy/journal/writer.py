@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import stat
 from collections import Counter
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -250,10 +251,11 @@ def _create(path: Path, layout: Layout, flags: int) -> int:
     try:
         fd = open_private(path, _APPEND | flags)
     except FileExistsError:
-        if path.is_symlink():
+        if path.is_symlink() or not stat.S_ISREG(os.lstat(path).st_mode):
+            kind = "a symbolic link" if path.is_symlink() else "not a regular file"
             raise UsageError(
-                f"results file {path} is a symbolic link; batchproxy does not write through links. "
-                "Remove the link or choose another --results path."
+                f"results file {path} is {kind}; batchproxy writes only plain files, never through "
+                "links. Remove it or choose another --results path."
             ) from None
         raise UsageError(
             f"results file {path} already exists: "
