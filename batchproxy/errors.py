@@ -4,6 +4,7 @@
     ├── UsageError            bad options or arguments; nothing was sent (exit 2)
     │   └── InputError        the input file failed validation (exit 2)
     ├── CredentialsError      no credentials could be found; nothing was sent (exit 2)
+    ├── JournalWriteError     one of our files could not be written (disk full, file too large, EIO)
     └── CallFailed            one attempt of one API call failed; carries its FailureKind
 
 The retry policy and the engine only ever see ``CallFailed`` and its ``kind``; ``translate`` is the
@@ -13,14 +14,17 @@ exception types.
 
 from __future__ import annotations
 
+import errno
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import botocore.exceptions
 import botocore.parsers
 
+from batchproxy.redact import redact_secrets
 from batchproxy.rows import FailureKind
 
 __all__ = [
@@ -28,6 +32,7 @@ __all__ = [
     "CallFailed",
     "CredentialsError",
     "InputError",
+    "JournalWriteError",
     "UsageError",
     "translate",
 ]
@@ -47,6 +52,37 @@ class InputError(UsageError):
 
 class CredentialsError(BatchproxyError):
     """No AWS credentials were found for a (profile, region) the input needs."""
+
+
+class JournalWriteError(BatchproxyError):
+    """Writing one of our files failed: the results journal, a report, a side file.
+
+    Raised by ``journal.files`` (the one place where OS errors on our files are translated), so that a
+    full disk or a lowered file-size limit stops the run with a message naming the file and the reason
+    instead of a traceback. What was recorded before the failure is intact (the journal is cut back to
+    its last complete line), so the run is resumable once the cause is gone.
+    """
+
+    def __init__(self, path: Path, doing: str, cause: OSError) -> None:
+        self.path = path
+        self.errno = cause.errno
+        self.reason = cause.strerror or str(cause)
+        name = errno.errorcode.get(cause.errno or 0, "")
+        super().__init__(
+            f"cannot {doing} {path}: {self.reason}" + (f" ({name})" if name else "") + _hint(cause.errno)
+        )
+
+
+def _hint(number: int | None) -> str:
+    """What to do, in a few words; ``--resume`` continues a run from what it recorded."""
+    again = "run the same command again (a run continues with --resume)"
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return f"; free some space, then {again}"
+    if number == errno.EFBIG:
+        return f"; the file-size limit (ulimit -f) was reached: raise it, then {again}"
+    if number in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "; make the location writable or choose another path"
+    return f"; once the cause is fixed, {again}"
 
 
 # Statuses that are retried although AWS does not model them as throttling (CONTRACT §4).
@@ -69,6 +105,9 @@ class CallFailed(BatchproxyError):
     unreachable: bool = False
 
     def __post_init__(self) -> None:
+        # The service's text may quote our credentials (a refused signature quotes the canonical
+        # request, session token included): they are removed here, where the text enters.
+        self.message = redact_secrets(self.message)
         super().__init__(f"{self.code}: {self.message}")
 
     @property

@@ -1,7 +1,9 @@
 """Logging, configured once at the entry point: structlog to stderr, console or JSON lines.
 
 Every event passes ``Redact`` before it is rendered, so no code path can log a credential or a value
-the API model marks sensitive (``FallBackPhoneNumber``), however it got into the event.
+the API model marks sensitive (``FallBackPhoneNumber``), however it got into the event. Credentials in
+free text are removed by ``redact.redact_secrets``, the same function the journal applies to every
+text from the service; ``register_secret`` is re-exported here for the clients layer.
 """
 
 from __future__ import annotations
@@ -9,17 +11,26 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
 
 from batchproxy.model import sensitive_member_names
+from batchproxy.redact import REDACTED, redact_secrets, register_secret
 
-__all__ = ["LogFormat", "Redact", "configure", "get_logger"]
+__all__ = [
+    "REDACTED",
+    "LogFormat",
+    "Redact",
+    "RedactingFormatter",
+    "configure",
+    "get_logger",
+    "redact_text",
+    "register_secret",
+]
 
 LogFormat = Literal["console", "json"]
-REDACTED = "[redacted]"
 
 # Keys that carry secrets in botocore/aiohttp land, matched case-insensitively.
 _SECRET_KEYS = frozenset(
@@ -28,18 +39,23 @@ _SECRET_KEYS = frozenset(
         "aws_session_token",
         "secret_access_key",
         "session_token",
+        "secretaccesskey",
+        "sessiontoken",
         "authorization",
         "x-amz-security-token",
         "password",
     }
 )
-# An AWS secret key or SigV4 signature that slipped into free text.
-_SECRET_TEXT = re.compile(
-    r"(Signature=)[0-9a-f]{16,}|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
-)
 # A phone number in free text, e.g. inside a service error message that quotes the request: any run of
 # 8 to 15 digits, with or without a leading +, that is not part of a longer word or number.
 _PHONE_TEXT = re.compile(r"(?<![\w.+-])\+?[1-9]\d{7,14}(?![\w.-])")
+# Values rendered as they are: nothing in them can carry text.
+_PLAIN = (bool, int, float, type(None))
+
+
+def redact_text(text: str) -> str:
+    """What a log line may show of ``text``: no credential, no phone number."""
+    return _PHONE_TEXT.sub(REDACTED, redact_secrets(text))
 
 
 class Redact:
@@ -63,12 +79,14 @@ class Redact:
     def _clean(self, key: str, value: Any) -> Any:
         if key.lower() in self._keys and value not in (None, ""):
             return REDACTED
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             return {k: self._clean(str(k), v) for k, v in value.items()}
-        if isinstance(value, str):
-            text = _SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, value)
-            return _PHONE_TEXT.sub(REDACTED, text)
-        return value
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._clean(key, item) for item in value]
+        if isinstance(value, _PLAIN):
+            return value
+        # Anything else (an exception, a path, a custom object) is rendered by its text: clean that.
+        return redact_text(value if isinstance(value, str) else str(value))
 
 
 def _default_keys() -> set[str]:
@@ -93,6 +111,8 @@ def configure(fmt: LogFormat, *, stream: TextIO | None = None, level: int = logg
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # A traceback becomes text before Redact sees the event, so that text is cleaned too.
+            structlog.processors.format_exc_info,
             Redact(),
             renderer,
         ],
@@ -101,7 +121,16 @@ def configure(fmt: LogFormat, *, stream: TextIO | None = None, level: int = logg
         cache_logger_on_first_use=False,
     )
     # botocore and aiohttp log through stdlib logging; keep them quiet unless they warn.
-    logging.basicConfig(level=logging.WARNING, stream=out, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+
+class RedactingFormatter(logging.Formatter):
+    """Stdlib records (botocore, aiohttp) get the same redaction as our own events."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 def get_logger(name: str) -> Any:

@@ -603,7 +603,7 @@ def test_failure_report_holds_the_rows_that_are_not_ok(results: Path) -> None:
 
 
 def test_failure_report_is_header_only_when_every_row_is_ok(results: Path) -> None:
-    """CONTRACT §7: the report is still written, so a re-run of it converges to nothing."""
+    """docs/reference.md §7: the report is still written, so a re-run of it converges to nothing."""
     report = _finish(results, HEADER, [(1, make_row(1).values, OK)])
     assert read_csv(report) == [[*HEADER, *columns.FAILURE_COLUMNS]]
 

@@ -10,10 +10,9 @@ changed in between.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import csv
+import io
 import os
-import tempfile
 from array import array
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,12 +20,13 @@ from operator import itemgetter
 from pathlib import Path
 
 from batchproxy import columns, model
-from batchproxy.errors import UsageError
+from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, KeyHash, RowMap, default_key_hash
 from batchproxy.input._problems import InvalidRow, Problem, mask, printable_path, shown
 from batchproxy.input._reader import Header, Records, data_records, is_blank, nul_columns, read_header
 from batchproxy.input._rules import Checked, Key, RowChecker, duplicate_problem, looks_like_region
 from batchproxy.input._source import FileStamp, InputSource, source_of
+from batchproxy.journal.files import atomic_replace
 from batchproxy.rows import Row
 
 __all__ = [
@@ -115,36 +115,30 @@ class Scan:
     def write_invalid_report(self, path: str | os.PathLike[str]) -> Path:
         """Write every problem as ``row,column,value,problem`` (mode 0600, replaced atomically).
 
-        The partial file gets a fresh random name (``O_EXCL``), so a symlink planted at a predictable
-        name is never followed, and it is removed when anything fails. A report that cannot be written
-        is a ``UsageError`` that still says what was wrong with the input.
+        Through ``atomic_replace``: a fresh random name (``O_EXCL``) for the partial file, so a link
+        planted at a predictable name is never followed, and nothing left behind when anything fails.
+        A report that cannot be written is a ``UsageError`` that still says what was wrong with the input.
         """
         target = Path(path)
         try:
-            descriptor, partial = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-            )
-        except OSError as exc:
-            raise self._unwritable(target, exc) from exc
-        try:
-            with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            with atomic_replace(target) as raw:
+                stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(stream)
                 writer.writerow(REPORT_COLUMNS)
                 for problem in self._all_problems():
                     writer.writerow((problem.row, problem.column, problem.value, problem.problem))
-            os.replace(partial, target)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
-            if isinstance(exc, OSError):
-                raise self._unwritable(target, exc) from exc
-            raise
+                stream.flush()
+                stream.detach()  # atomic_replace closes the file itself, after its fsync
+        except JournalWriteError as exc:
+            raise self._unwritable(target, exc.reason) from exc
+        except OSError as exc:
+            raise self._unwritable(target, exc.strerror or str(exc)) from exc
         return target
 
-    def _unwritable(self, target: Path, exc: OSError) -> UsageError:
+    def _unwritable(self, target: Path, reason: str) -> UsageError:
         first = f"; the first: {self.first_problems[0]}" if self.first_problems else ""
         return UsageError(
-            f"cannot write the list of invalid rows to {printable_path(target)} ({exc.strerror or exc}); "
+            f"cannot write the list of invalid rows to {printable_path(target)} ({reason}); "
             f"{printable_path(self.path)} has {self.problem_count} problem(s) in {self.invalid_row_count} "
             f"row(s){first}; nothing was sent. Make that directory writable, or fix the rows and run again"
         )

@@ -1,4 +1,4 @@
-"""The results file as a crash-safe journal: writing, resuming, finishing (CONTRACT §3, §4, §7).
+"""The results file as a crash-safe journal: writing, resuming, finishing (docs/reference.md §3, §4, §7).
 
     Journal.open(path, header, mode)    lock, create / overwrite / resume (cutting a torn last line)
     ├── record(...)                     one line per finished row, written at once

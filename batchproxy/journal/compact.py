@@ -133,7 +133,7 @@ def _has_line(index: _LatestIndex, number: int) -> bool:
 def write_failure_report(results: Path, report: Path, layout: Layout) -> int:
     """Write the rows of a finished results file whose status is not ok; returns how many.
 
-    Header only when every row is ok (CONTRACT §7). The service text is copied as the results file
+    Header only when every row is ok (docs/reference.md §7). The service text is copied as the results file
     has it, already spreadsheet-safe; the input cells are copied unchanged. ``row`` is the row number
     in the input that produced ``results``.
     """

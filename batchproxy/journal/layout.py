@@ -1,4 +1,4 @@
-"""The shape of a results line, and how a row's outcome becomes its cells (CONTRACT §3, §7).
+"""The shape of a results line, and how a row's outcome becomes its cells (docs/reference.md §3, §7).
 
 A results line is ``row``, the input's cells exactly as read, then ``columns.RESULT_COLUMNS``. The one
 liberty taken: input columns that batchproxy itself writes (``row``, ``status`` … — present when the
@@ -15,16 +15,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from batchproxy import columns
+from batchproxy.redact import redact_secrets
 from batchproxy.rows import Outcome
 
 __all__ = ["Layout", "LineFormatter", "iso_utc", "spreadsheet_safe"]
 
-# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (CONTRACT §7).
+# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (docs/reference.md §7).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(text: str) -> str:
-    """``text`` with a leading ``'`` if a spreadsheet would otherwise evaluate it as a formula."""
+    """Text that came from the service, as our files write it (results, failure report, plan file).
+
+    Credentials are removed first (``redact.redact_secrets``: AWS quotes the canonical request, session
+    token included, when it refuses a signature); then a leading ``'`` is added if a spreadsheet would
+    otherwise evaluate the cell as a formula. Phone numbers stay: these files are 0600 and hold the
+    input's numbers anyway. Never applied to input values, which round-trip unchanged.
+    """
+    text = redact_secrets(text)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

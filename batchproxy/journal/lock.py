@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from batchproxy.errors import UsageError
-from batchproxy.journal.files import open_private, write_all
+from batchproxy.journal.files import open_private, translated, write_all
 
 __all__ = ["ResultsLock", "lock_path"]
 
@@ -49,8 +49,13 @@ class ResultsLock:
                     "wait for it to finish or stop it, then use --resume"
                 ) from None
             if self._still_linked(fd):
-                os.ftruncate(fd, 0)
-                write_all(fd, f"{os.getpid()}\n".encode())
+                try:
+                    with translated(self.path, "write"):
+                        os.ftruncate(fd, 0)
+                        write_all(fd, f"{os.getpid()}\n".encode())
+                except BaseException:
+                    os.close(fd)
+                    raise
                 self._fd = fd
                 return
             # The previous holder removed the file between our open and our flock; we locked an orphan.
@@ -67,10 +72,8 @@ class ResultsLock:
         self._fd = None
 
     def _open(self) -> int:
-        try:
-            return open_private(self.path, os.O_RDWR | os.O_CREAT)
-        except OSError as exc:
-            raise UsageError(f"cannot create the lock file {self.path}: {exc.strerror}") from exc
+        # Never through a planted link: the PID written below would truncate the link's target.
+        return open_private(self.path, os.O_RDWR | os.O_CREAT)
 
     def _still_linked(self, fd: int) -> bool:
         try:

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchproxy.journal.files import atomic_replace
+from batchproxy.errors import UsageError
+from batchproxy.journal.files import atomic_replace, open_reading
 
 __all__ = ["RunMeta", "discard_meta", "load_meta", "meta_path", "save_meta"]
 
 _VERSION = 1
+# A sidecar of a run with thousands of domains is a few hundred kB; anything far larger is not ours.
+_MAX_BYTES = 16 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,9 +50,10 @@ def save_meta(results: Path, meta: RunMeta) -> None:
 def load_meta(results: Path) -> RunMeta:
     """The sidecar's content; an empty ``RunMeta`` when it is missing, unreadable or of another version."""
     try:
-        document = json.loads(meta_path(results).read_bytes())
+        with open_reading(meta_path(results)) as raw:  # not through a link, never blocked by a FIFO
+            document = json.loads(raw.read(_MAX_BYTES))
         return _parse(document) if document.get("version") == _VERSION else RunMeta()
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, UsageError, ValueError, TypeError, KeyError, AttributeError):
         return RunMeta()
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from batchproxy.journal.files import open_reading
 from batchproxy.journal.layout import Layout
 from batchproxy.journal.reader import JournalReader
 from batchproxy.rows import FailureKind, Status
@@ -41,7 +42,7 @@ class LatestLine(NamedTuple):
 
     @property
     def is_final(self) -> bool:
-        """Same rule as ``Outcome.is_final`` (CONTRACT §7)."""
+        """Same rule as ``Outcome.is_final`` (docs/reference.md §7)."""
         if self.status is Status.FAILED:
             return self.failure_kind is not FailureKind.UNKNOWN_OUTCOME
         return self.status is Status.OK
@@ -127,7 +128,7 @@ def load(path: Path, input_header: Sequence[str]) -> JournalState:
     """
     state = JournalState(path, Layout.for_input(input_header))
     try:
-        raw = path.open("rb")
+        raw = open_reading(path)
     except FileNotFoundError:
         return state
     with raw:

@@ -9,8 +9,10 @@ is simply sent again on resume (the put is idempotent). ``close`` fsyncs a last 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
+import stat
 from collections import Counter
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -21,7 +23,7 @@ import anyio.to_thread
 
 from batchproxy.errors import UsageError
 from batchproxy.journal.compact import FinalizeResult, compact, write_failure_report
-from batchproxy.journal.files import fsync_directory, open_private, write_all
+from batchproxy.journal.files import fsync_directory, open_private, translated, write_all
 from batchproxy.journal.layout import Layout, LineFormatter
 from batchproxy.journal.lock import ResultsLock
 from batchproxy.journal.meta import discard_meta
@@ -51,6 +53,9 @@ class Journal:
         self.layout: Layout = state.layout
         self.recorded: Counter[Status] = Counter()  # outcomes recorded by this run, per status
         self._fd: int | None = fd
+        # Where the last complete line ends: a write that fails half-way is cut back to here, so the
+        # file stays valid CSV up to its last complete line even on a full disk.
+        self._end = os.fstat(fd).st_size
         self._lock = lock
         self._format = LineFormatter()
         self._dirty = False
@@ -88,10 +93,22 @@ class Journal:
         return Reservation(path, state, mode, lock)
 
     def record(self, number: int, values: Sequence[str], outcome: Outcome, *, fingerprint: str = "") -> None:
-        """Append the line of one finished row: ``values`` as read, ``fingerprint`` "" for invalid rows."""
+        """Append the line of one finished row: ``values`` as read, ``fingerprint`` "" for invalid rows.
+
+        Raises ``JournalWriteError`` when the line cannot be written whole (disk full, file-size limit,
+        I/O error); the part that was written is cut off again, and every earlier line is kept.
+        """
         if self._fd is None:
             raise RuntimeError(f"journal {self.path} is closed")
-        write_all(self._fd, self._format(self.layout.result_line(number, values, outcome, fingerprint)))
+        line = self._format(self.layout.result_line(number, values, outcome, fingerprint))
+        try:
+            with translated(self.path, "record a row in"):
+                write_all(self._fd, line)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._end)  # shrinking needs no space and passes any size limit
+            raise
+        self._end += len(line)
         self._dirty = True
         self.recorded[outcome.status] += 1
 
@@ -99,7 +116,8 @@ class Journal:
         """fsync now if anything was written since the last fsync (blocks: not for the event loop)."""
         if self._dirty and self._fd is not None:
             self._dirty = False
-            os.fsync(self._fd)
+            with translated(self.path, "sync"):
+                os.fsync(self._fd)
 
     async def run_syncer(self, interval: float = DEFAULT_SYNC_INTERVAL) -> None:
         """Group commit: fsync every ``interval`` seconds while there is news, until cancelled.
@@ -114,7 +132,8 @@ class Journal:
                 self._dirty = False
                 self._syncing = True
                 try:
-                    await anyio.to_thread.run_sync(os.fsync, self._fd)
+                    with translated(self.path, "sync"):
+                        await anyio.to_thread.run_sync(os.fsync, self._fd)
                 finally:
                     self._syncing = False
 
@@ -133,6 +152,7 @@ class Journal:
         # The old descriptor points at the replaced file; later records must go to the new one.
         os.close(self._fd)
         self._fd = open_private(self.path, _APPEND)
+        self._end = os.fstat(self._fd).st_size
         self._finalized = True
         return result
 
@@ -211,8 +231,13 @@ def _open_locked(path: Path, state: JournalState, mode: OpenMode) -> int:
         if state.existed:
             fd = open_private(path, _APPEND)
             if state.torn_bytes:
-                os.ftruncate(fd, state.valid_length)
-                os.fsync(fd)
+                try:
+                    with translated(path, "cut the torn last line of"):
+                        os.ftruncate(fd, state.valid_length)
+                        os.fsync(fd)
+                except BaseException:
+                    os.close(fd)
+                    raise
             return fd
         # No file, or only a torn header from a crash at creation: start it afresh.
         return _create(path, state.layout, os.O_CREAT | os.O_TRUNC)
@@ -226,17 +251,24 @@ def _create(path: Path, layout: Layout, flags: int) -> int:
     try:
         fd = open_private(path, _APPEND | flags)
     except FileExistsError:
+        if path.is_symlink() or not stat.S_ISREG(os.lstat(path).st_mode):
+            kind = "a symbolic link" if path.is_symlink() else "not a regular file"
+            raise UsageError(
+                f"results file {path} is {kind}; batchproxy writes only plain files, never through "
+                "links. Remove it or choose another --results path."
+            ) from None
         raise UsageError(
             f"results file {path} already exists: "
             "use --resume to continue that run, or --force to overwrite it"
         ) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write the results file {path}: {exc.strerror}") from exc
     try:
-        write_all(fd, LineFormatter()(layout.results_header))
-        os.fsync(fd)
-        fsync_directory(path)  # the file's existence must survive a power loss too
+        with translated(path, "write the header of"):
+            write_all(fd, LineFormatter()(layout.results_header))
+            os.fsync(fd)
+            fsync_directory(path)  # the file's existence must survive a power loss too
     except BaseException:
         os.close(fd)
+        with contextlib.suppress(OSError):
+            path.unlink()  # nothing was recorded in it: leave no half-made results file behind
         raise
     return fd
