@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from batchproxy import input as input_file
-from batchproxy.errors import JournalWriteError
+from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.journal import Journal, OpenMode, load
 from batchproxy.rows import Outcome, Status
 from tests.test_journal import HEADER, OK, REPO, make_row, record
@@ -56,7 +56,7 @@ _CHILD = textwrap.dedent(
     """
     import json, resource, signal, sys
     from pathlib import Path
-    from batchproxy.errors import JournalWriteError
+    from batchproxy.errors import JournalWriteError, UsageError
     from batchproxy.journal import Journal, OpenMode
     from tests.test_journal import HEADER, OK, make_row, record
 
@@ -225,8 +225,12 @@ def test_enospc_while_writing_the_invalid_report_names_it(small_disk: SmallDisk,
     source.write_text(",".join(HEADER) + "\n" + bad, encoding="utf-8")
     scan = input_file.scan(source, default_region="us-east-1", needs_settings=True)
     target = small_disk.path / "input.invalid.csv"
-    with pytest.raises(JournalWriteError) as failed:
+    # Nothing was sent yet, so it is a usage error (exit 2) that still says what was wrong with the input.
+    with pytest.raises(UsageError) as failed:
         scan.write_invalid_report(target)
-    assert failed.value.errno == errno.ENOSPC
+    assert isinstance(failed.value.__cause__, JournalWriteError)
+    assert failed.value.__cause__.errno == errno.ENOSPC
     assert str(target) in str(failed.value)
+    assert "No space left on device" in str(failed.value)
+    assert "2000 problem(s)" in str(failed.value)
     assert list(small_disk.path.iterdir()) == []
