@@ -7,6 +7,7 @@ error with nothing sent, 130 interrupted and resumable.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -173,6 +174,7 @@ def _run_config(input_csv: Path, **opts: Any) -> RunConfig:
         region=opts.get("region") or (DEFAULTS.emulate_region if emulate else None),
         profile=opts.get("profile"),
         endpoint_url=opts.get("endpoint_url"),
+        env_region=os.environ.get("AWS_REGION") or None,
         rate=opts["rate"],
         burst=opts["burst"],
         concurrency=opts["concurrency"],

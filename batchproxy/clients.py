@@ -1,4 +1,4 @@
-"""One aioboto3 ``chime-sdk-voice`` client per (profile, region), opened lazily, closed together.
+"""One ``chime-sdk-voice`` client per (profile, region), opened when first needed, released when done.
 
 botocore's own retries are off (``total_max_attempts=1``): every attempt is counted, rate-limited and
 decided by batchproxy. aiohttp's silent re-send of an idempotent request on a reset connection is off
@@ -7,17 +7,17 @@ too (CONTRACT §7), so one attempt is one request on the wire.
 
 from __future__ import annotations
 
-import contextlib
 from types import TracebackType
 from typing import Any
 
-import aioboto3
 import anyio
 from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
+from aiobotocore.session import AioSession
 
-from batchproxy.errors import CredentialsError
+from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
+from batchproxy.profiles import AwsProfiles
 
 __all__ = ["ClientPool", "Domain"]
 
@@ -40,7 +40,12 @@ class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
 
 
 class ClientPool:
-    """Opens clients on first use; ``aclose`` (or ``async with``) closes them all."""
+    """One client per (profile, region), opened when first asked for and closed by ``release``.
+
+    Sessions come from ``profiles`` (one per profile, sharing the botocore data and the parsed config
+    files), or, with ``static_credentials``, from one session that signs every domain with those keys.
+    ``aclose`` (or leaving ``async with``) closes whatever is still open.
+    """
 
     def __init__(
         self,
@@ -50,9 +55,14 @@ class ClientPool:
         connect_timeout: float,
         read_timeout: float,
         static_credentials: tuple[str, str] | None = None,
+        profiles: AwsProfiles | None = None,
     ) -> None:
         self._endpoint_url = endpoint_url
-        self._static_credentials = static_credentials
+        self._static: AioSession | None = None
+        if static_credentials is not None:
+            self._static = AioSession()
+            self._static.set_credentials(*static_credentials)
+        self._profiles = profiles
         self._config = AioConfig(
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max_connections,
@@ -60,7 +70,6 @@ class ClientPool:
             read_timeout=read_timeout,
             http_session_cls=_OneShotHTTPSession,
         )
-        self._stack = contextlib.AsyncExitStack()
         self._clients: dict[Domain, Any] = {}
         self._lock = anyio.Lock()
 
@@ -72,10 +81,14 @@ class ClientPool:
     ) -> None:
         await self.aclose()
 
+    @property
+    def open_domains(self) -> frozenset[Domain]:
+        """The domains whose client is open now."""
+        return frozenset(self._clients)
+
     async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._stack.aclose()
-        self._clients.clear()
+        for domain in list(self._clients):
+            await self.release(domain)
 
     async def client(self, domain: Domain) -> Any:
         """The client for ``domain``; the first call per domain creates it (once, under a lock)."""
@@ -87,13 +100,23 @@ class ClientPool:
                 self._clients[domain] = await self._open(domain)
         return self._clients[domain]
 
+    async def release(self, domain: Domain) -> None:
+        """Close ``domain``'s client (its connections too); nothing if none is open. A later ``client``
+        opens a new one. Call it once the domain's last row is done, so open clients stay few."""
+        client = self._clients.pop(domain, None)
+        if client is not None:
+            with anyio.CancelScope(shield=True):
+                await client.close()
+
     async def check_credentials(self, domain: Domain) -> None:
         """Raise ``CredentialsError`` when the credential chain finds nothing for ``domain``."""
-        if self._static_credentials is not None:
+        if self._static is not None:
             return
         profile, region = domain
         try:
-            credentials = await self._session(profile, region).get_credentials()
+            credentials = await self._session(profile).get_credentials()
+        except UsageError as exc:
+            raise CredentialsError(str(exc)) from exc
         except Exception as exc:  # botocore raises ProfileNotFound and friends for bad config
             raise CredentialsError(f"profile {profile or '(default)'}: {exc}") from exc
         if credentials is None:
@@ -102,14 +125,15 @@ class ClientPool:
 
     async def _open(self, domain: Domain) -> Any:
         profile, region = domain
-        session = self._session(profile, region)
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
         if self._endpoint_url is not None:
             kwargs["endpoint_url"] = self._endpoint_url
-        return await self._stack.enter_async_context(session.client(SERVICE_NAME, **kwargs))
+        # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
+        return await self._session(profile).create_client(SERVICE_NAME, **kwargs).__aenter__()
 
-    def _session(self, profile: str | None, region: str) -> Any:
-        if self._static_credentials is not None:
-            key, secret = self._static_credentials
-            return aioboto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
-        return aioboto3.Session(profile_name=profile, region_name=region)
+    def _session(self, profile: str | None) -> AioSession:
+        if self._static is not None:
+            return self._static
+        if self._profiles is None:
+            self._profiles = AwsProfiles.load(profile=None)
+        return self._profiles.session(profile)

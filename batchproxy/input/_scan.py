@@ -31,7 +31,7 @@ from batchproxy.input._reader import (
     read_header,
     read_records,
 )
-from batchproxy.input._rules import Key, RowChecker, duplicate_problem, looks_like_region
+from batchproxy.input._rules import Key, Profiles, RowChecker, duplicate_problem, looks_like_region
 from batchproxy.rows import Row
 
 __all__ = [
@@ -78,6 +78,8 @@ class Scan:
     _invalid: Bitmap = field(repr=False)
     _duplicate_of: RowMap = field(repr=False)
     _blank: array[int] = field(repr=False)  # blank lines' row numbers up to the last data row, ascending
+    # Where rows with no Region cell and no default_region find theirs; None: nowhere.
+    profiles: Profiles | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -147,7 +149,10 @@ class Scan:
         if read_header(self.path, records, required=()) != self.header:
             raise _changed(self.path)
         checker = RowChecker(
-            self.header, default_region=self.default_region, needs_settings=self.needs_settings
+            self.header,
+            default_region=self.default_region,
+            needs_settings=self.needs_settings,
+            profiles=self.profiles,
         )
         return checker, records
 
@@ -232,6 +237,7 @@ def scan(
     needs_settings: bool,
     key_hash: KeyHash = default_key_hash,
     observe: Observer | None = None,
+    profiles: Profiles | None = None,
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
@@ -239,7 +245,8 @@ def scan(
     empty, a header lacking a required column or naming one twice. Row problems do not raise; they are
     in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
     something of every row gets it from this pass instead of validating the file again in another.
-    ``key_hash`` exists for tests that force hash collisions.
+    ``profiles`` checks Profile cells and gives a row with no Region its profile's region when
+    ``default_region`` is None. ``key_hash`` exists for tests that force hash collisions.
     """
     source = Path(path)
     if default_region is not None and not looks_like_region(default_region):
@@ -247,7 +254,9 @@ def scan(
     stamp = file_stamp(source)
     records = read_records(source)
     header = read_header(source, records, required=_required(needs_settings))
-    checker = RowChecker(header, default_region=default_region, needs_settings=needs_settings)
+    checker = RowChecker(
+        header, default_region=default_region, needs_settings=needs_settings, profiles=profiles
+    )
     tally, finder, blank = _Tally(), DuplicateFinder(key_hash), array("I")
     row_count, last_row = _check_rows(
         data_records(records), checker, tally, finder, observe=observe, blank=blank
@@ -271,6 +280,7 @@ def scan(
         _invalid=tally.invalid,
         _duplicate_of=duplicate_of,
         _blank=blank,
+        profiles=profiles,
     )
 
 
