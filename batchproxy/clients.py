@@ -15,6 +15,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
 
+from batchproxy import model
 from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
 from batchproxy.profiles import AwsProfiles
@@ -61,6 +62,7 @@ class ClientPool:
         self._static: AioSession | None = None
         if static_credentials is not None:
             self._static = AioSession()
+            self._static.register_component("data_loader", model.loader())
             self._static.set_credentials(*static_credentials)
         self._profiles = profiles
         self._config = AioConfig(

@@ -17,6 +17,7 @@ from typing import Any
 from aiobotocore.session import AioSession
 from botocore.exceptions import ConfigParseError
 
+from batchproxy import model
 from batchproxy.errors import UsageError
 
 __all__ = ["AwsProfiles"]
@@ -51,6 +52,7 @@ class AwsProfiles:
         Raises ``UsageError`` naming the file botocore cannot parse, or the profile that is in neither.
         """
         base = AioSession()
+        base.register_component("data_loader", model.loader())
         try:
             base.full_config  # noqa: B018 - parsed here, once, so that a broken file fails before anything
             chosen = profile or base.get_config_variable("profile")
