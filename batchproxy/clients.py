@@ -7,13 +7,17 @@ too (CONTRACT §7), so one attempt is one request on the wire.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 import anyio
 from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
+from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from batchproxy import model
 from batchproxy.errors import CredentialsError, UsageError
@@ -26,18 +30,46 @@ Domain = tuple[str | None, str]  # (profile, region)
 
 
 class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
-    """aiobotocore's HTTP session, with aiohttp's hidden retry of reset connections disabled.
+    """aiobotocore's HTTP session, with aiohttp's hidden retry of reset connections disabled, and
+    one TLS context for every client.
 
     aiohttp re-sends an idempotent request once when a kept-alive connection was reset. That re-send
     would bypass our rate limiter and our attempt count, so we switch it off and let the reset surface
     as a connection error that our retry policy sees and counts. ``tests/test_clients.py`` proves on a
     real socket that one botocore call is one request at the server.
+
+    aiobotocore builds a TLS context per client and loads the CA bundle into it: about 1 MB of
+    OpenSSL memory per (profile, region), most of a domain's cost. Contexts configured alike are
+    interchangeable (an ``SSLContext`` is meant to be shared), so one is made per CA bundle and
+    client certificate and reused; with a proxy, aiobotocore's own path is kept.
     """
 
     async def _get_session(self, proxy_url: Any) -> Any:
         session = await super()._get_session(proxy_url)
         session._retry_connection = False
         return session
+
+    def _create_connector(self, proxy_url: Any) -> aiohttp.TCPConnector:
+        if proxy_url:
+            proxied: aiohttp.TCPConnector = super()._create_connector(proxy_url)
+            return proxied
+        context = None
+        if self._verify:
+            context = _tls_context(get_cert_path(self._verify), self._cert_file, self._key_file)
+        return aiohttp.TCPConnector(
+            limit=self._max_pool_connections, ssl=context or False, **self._connector_args
+        )
+
+
+@functools.cache
+def _tls_context(ca_certs: str | None, cert_file: str | None, key_file: str | None) -> ssl.SSLContext:
+    """What aiobotocore's ``_create_connector`` configures for each client, made once per process."""
+    context: ssl.SSLContext = create_urllib3_context()
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    if ca_certs:
+        context.load_verify_locations(ca_certs, None, None)
+    return context
 
 
 class ClientPool:
