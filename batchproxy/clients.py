@@ -72,6 +72,29 @@ def _tls_context(ca_certs: str | None, cert_file: str | None, key_file: str | No
     return context
 
 
+_SHARED_METHODS_ID = "batchproxy-shared-client-methods"
+
+
+class _SharedClientMethods:
+    """Hands every new client class the first one's methods (a botocore ``creating-client-class``
+    handler, the hook botocore offers for shaping client classes).
+
+    botocore builds a class per client, with a method and a lazily rendered docstring object for each
+    of the API's ~130 operations: about 110 KB kept per (profile, region). The methods only name their
+    operation and call ``self._make_api_call``, so one set serves every client of the service; the
+    fresh set is dropped as soon as the class is made.
+    """
+
+    def __init__(self) -> None:
+        self._methods: dict[str, Any] | None = None
+
+    def __call__(self, class_attributes: dict[str, Any], **kwargs: Any) -> None:
+        if self._methods is None:
+            self._methods = dict(class_attributes)
+        else:
+            class_attributes.update(self._methods)
+
+
 class ClientPool:
     """One client per (profile, region), opened when first asked for and closed by ``release``.
 
@@ -106,6 +129,7 @@ class ClientPool:
         )
         self._clients: dict[Domain, Any] = {}
         self._lock = anyio.Lock()
+        self._shared_methods = _SharedClientMethods()
 
     async def __aenter__(self) -> ClientPool:
         return self
@@ -162,8 +186,13 @@ class ClientPool:
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
         if self._endpoint_url is not None:
             kwargs["endpoint_url"] = self._endpoint_url
+        session = self._session(profile)
+        # Sessions may share an emitter; the unique id registers the handler once on each.
+        session.register(
+            f"creating-client-class.{SERVICE_NAME}", self._shared_methods, unique_id=_SHARED_METHODS_ID
+        )
         # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
-        return await self._session(profile).create_client(SERVICE_NAME, **kwargs).__aenter__()
+        return await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
 
     def _session(self, profile: str | None) -> AioSession:
         if self._static is not None:

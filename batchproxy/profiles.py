@@ -95,7 +95,10 @@ class AwsProfiles:
     def _profile_session(self, name: str) -> AioSession:
         if not self.known(name):
             raise UsageError(f"profile {name!r}: no such profile in {self.files}")
-        session = AioSession(profile=name)
+        # The base session's event emitter, already holding botocore's handlers (which take the session
+        # from each event, never keep one): a profile's session would register its own ~120 again.
+        emitter = self._base.get_component("event_emitter")
+        session = AioSession(profile=name, event_hooks=emitter, include_builtin_handlers=False)
         session.register_component("data_loader", self._base.get_component("data_loader"))
         # botocore has no public way to hand a session an already parsed config; without this each
         # profile's session parses both files again (~10 ms each for a file of 300 profiles).

@@ -171,18 +171,26 @@ def _profiles_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int)
 async def test_profiles_share_the_model_and_the_parsed_files(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Every profile's client has the process's one data loader and the files parsed once, and is
-    signed with its own profile's key (the emulator refuses p1's)."""
+    """Every profile's client has the process's one data loader, the files parsed once, one event
+    emitter and one set of API methods, and is signed with its own profile's key (the emulator
+    refuses p1's)."""
     _profiles_files(tmp_path, monkeypatch, 3)
     profiles = AwsProfiles.load(profile=None)
     emulator.state.add_connector("eu-west-2", "vc-1")
     emulator.config = replace(emulator.config, denied_access_keys=frozenset({"AKIDPROFILE000000001"}))
     async with _pool(emulator.url, static=False, profiles=profiles) as pool:
+        first = await pool.client(("p0", "eu-west-2"))
+        heard: list[str] = []
+        profiles.session("p0").register("batchproxy-probe", lambda who, **_: heard.append(who))
         for name in ("p0", "p1", "p2"):
             session = profiles.session(name)
             assert session.get_component("data_loader") is model.loader()
             assert session.full_config is profiles.session("p0").full_config
+            heard.clear()
+            await session.emit("batchproxy-probe", who=name)
+            assert heard == [name]  # one emitter: a handler registered through p0 hears p1 and p2
             client = await pool.client((name, "eu-west-2"))
+            assert type(client).put_voice_connector_proxy is type(first).put_voice_connector_proxy
             with anyio.fail_after(10):
                 if name == "p1":
                     with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
