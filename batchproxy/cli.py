@@ -268,4 +268,4 @@ def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
 def validate(input_csv: Path, region: str | None, log_format: str | None) -> int:
     """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
 
-    return validate_command(input_csv, region=region)
+    return validate_command(input_csv, region=region or os.environ.get("AWS_REGION") or None)

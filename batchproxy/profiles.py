@@ -57,7 +57,8 @@ class AwsProfiles:
             base.full_config  # noqa: B018 - parsed here, once, so that a broken file fails before anything
             chosen = profile or base.get_config_variable("profile")
         except ConfigParseError as exc:
-            raise UsageError(f"cannot parse the AWS config file {exc.kwargs.get('path')}") from exc
+            path = exc.kwargs.get("path")
+            raise UsageError(f"{path}: botocore cannot parse this AWS config or credentials file") from exc
         profiles = cls(base, default_profile=profile)
         if chosen is not None and not profiles.known(chosen):
             option = "--profile" if profile else "AWS_PROFILE"

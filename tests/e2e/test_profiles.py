@@ -117,23 +117,31 @@ def test_aws_region_wins_over_aws_default_region_and_the_profile(
     assert _regions_of(emu, source) == {"ca-central-1", "sa-east-1"}
 
 
+# (options, Profile cell, environment, what stderr must say)
+UnknownCase = tuple[tuple[str, ...], str | None, dict[str, str], str]
+
+
 @pytest.mark.parametrize(
-    ("args", "profile_cell", "named"),
+    "case",
     [
-        (("--profile", "alpah"), None, "--profile 'alpah': no such profile"),
-        ((), "gamma", "is not a profile in"),
+        (("--profile", "alpah"), None, {}, "--profile 'alpah': no such profile"),
+        ((), None, {"AWS_PROFILE": "alpah"}, "AWS_PROFILE 'alpah': no such profile"),
+        ((), "alpah", {}, "is not a profile in"),
     ],
+    ids=["option", "environment", "cell"],
 )
 def test_an_unknown_profile_is_a_usage_error_and_sends_nothing(
-    emu: EmulatorProcess, tmp_path: Path, args: tuple[str, ...], profile_cell: str | None, named: str
+    emu: EmulatorProcess, tmp_path: Path, case: UnknownCase
 ) -> None:
-    """A misspelt --profile or Profile cell: exit 2, the profile named, no traceback, no request."""
+    """A misspelt --profile, AWS_PROFILE or Profile cell: exit 2, the profile named, no traceback,
+    no request."""
+    args, profile_cell, env, named = case
     source = _input(tmp_path, 3, region="us-east-1", profile=profile_cell)
     before = _requests(emu)
-    done = _run(emu, source, *args, env=_env(tmp_path))
+    done = _run(emu, source, *args, env=_env(tmp_path, **env))
     assert done.returncode == 2, done.stdout
     assert named in done.stderr
-    assert (profile_cell or "alpah") in done.stderr
+    assert "alpah" in done.stderr
     assert "Traceback" not in done.stderr
     assert _requests(emu) == before
 
