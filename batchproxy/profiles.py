@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiobotocore.hooks import AioHierarchicalEmitter
 from aiobotocore.session import AioSession
 from botocore.exceptions import ConfigParseError
 
@@ -36,8 +37,11 @@ _CHAIN_SETTINGS = (
 class AwsProfiles:
     """The run's profiles: which exist, each one's region, and a session that signs as it."""
 
-    def __init__(self, base: AioSession, *, default_profile: str | None) -> None:
+    def __init__(
+        self, base: AioSession, emitter: AioHierarchicalEmitter, *, default_profile: str | None
+    ) -> None:
         self._base = base
+        self._emitter = emitter  # the base's, holding botocore's handlers; profiles' sessions share it
         self._default_profile = default_profile
         self._profiles: dict[str, dict[str, Any]] = base.full_config["profiles"]
         self._sessions: dict[str, AioSession] = {}
@@ -51,7 +55,8 @@ class AwsProfiles:
 
         Raises ``UsageError`` naming the file botocore cannot parse, or the profile that is in neither.
         """
-        base = AioSession()
+        emitter = AioHierarchicalEmitter()
+        base = AioSession(event_hooks=emitter)
         base.register_component("data_loader", model.loader())
         try:
             base.full_config  # noqa: B018 - parsed here, once, so that a broken file fails before anything
@@ -59,7 +64,7 @@ class AwsProfiles:
         except ConfigParseError as exc:
             path = exc.kwargs.get("path")
             raise UsageError(f"{path}: botocore cannot parse this AWS config or credentials file") from exc
-        profiles = cls(base, default_profile=profile)
+        profiles = cls(base, emitter, default_profile=profile)
         if chosen is not None and not profiles.known(chosen):
             option = "--profile" if profile else "AWS_PROFILE"
             raise UsageError(f"{option} {chosen!r}: no such profile in {profiles.files}")
@@ -98,8 +103,8 @@ class AwsProfiles:
             raise UsageError(f"profile {name!r}: no such profile in {self.files}")
         # The base session's event emitter, already holding botocore's handlers (which take the session
         # from each event, never keep one): a profile's session would register its own ~120 again.
-        emitter = self._base.get_component("event_emitter")
-        session = AioSession(profile=name, event_hooks=emitter, include_builtin_handlers=False)
+        # The raw emitter, not the base's aliasing wrapper: each session adds its own wrapper.
+        session = AioSession(profile=name, event_hooks=self._emitter, include_builtin_handlers=False)
         session.register_component("data_loader", self._base.get_component("data_loader"))
         # botocore has no public way to hand a session an already parsed config; without this each
         # profile's session parses both files again (~10 ms each for a file of 300 profiles).
