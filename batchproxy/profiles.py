@@ -3,7 +3,8 @@
 A botocore session loads its own copy of the service model (~9 MB, ~0.1 s) and parses both files
 again, so a session per (profile, region) made each rate domain cost that much. Here one base session
 loads the botocore data and parses the files once; a profile's session borrows that data loader and
-that parsed config, so another profile costs a session object (~6 ms) and another region nothing.
+that parsed config and event handlers, so a domain costs little more than its client (~0.25 MB,
+a few ms: bench/domains.py).
 
 It follows the AWS CLI (CONTRACT §7): ``--profile`` chooses the credentials of every row without a
 Profile cell; a row's region is --region, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else its

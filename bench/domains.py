@@ -75,7 +75,9 @@ def write_rows(path: Path, rows: int, domains: int) -> Path:
     return path
 
 
-def one_run(work: Path, url: str, domains: int, env: dict[str, str], source: Path, timeout: float) -> Child:
+def one_run(
+    work: Path, url: str, domains: int, *, env: dict[str, str], source: Path, timeout: float
+) -> Child:
     """One whole ``batchproxy run`` of the rows over ``domains`` domains."""
     inputs = work / f"rows-{domains}.csv"
     command = [sys.executable, "-m", "batchproxy", "run", str(inputs), "--endpoint-url", url]
@@ -185,7 +187,7 @@ def main() -> None:
         for rep in range(args.reps):
             order = counts[rep % len(counts) :] + counts[: rep % len(counts)]
             for n in order:
-                child = one_run(work, emu.url, n, env, args.source.resolve(), args.timeout)
+                child = one_run(work, emu.url, n, env=env, source=args.source.resolve(), timeout=args.timeout)
                 runs[n].append(child)
                 print(
                     f"rep {rep + 1} domains {n}: {child.wall_seconds:.2f} s {child.peak_rss_mb:.0f} MB "
