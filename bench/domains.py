@@ -94,7 +94,7 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 
 
 def summarize(runs: dict[int, list[Child]]) -> dict[str, Any]:
-    rows = {}
+    rows: dict[int, dict[str, Any]] = {}
     for n, children in sorted(runs.items()):
         walls = [c.wall_seconds for c in children]
         rss = [c.peak_rss_mb for c in children]
