@@ -1,7 +1,7 @@
 """Reading and validating the input CSV (CONTRACT §1, §7, §8), streaming, in bounded memory.
 
     read_input_header(path, needs_settings=...) -> Header          the header alone, checked
-    scan(path, default_region=..., needs_settings=..., observe=...) -> Scan
+    scan(path, default_region=..., needs_settings=..., observe=..., profiles=...) -> Scan
                                                                    one pass: header, counts, problems;
                                                                    observe(row) sees every row checked
     Scan.rows(select=...) -> Iterator[Row | InvalidRow]            a second pass, for the engine; rows
