@@ -7,6 +7,7 @@ error with nothing sent, 130 interrupted and resumable.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -177,6 +178,7 @@ def _run_config(input_csv: Path, **opts: Any) -> RunConfig:
         region=opts.get("region") or (DEFAULTS.emulate_region if emulate else None),
         profile=opts.get("profile"),
         endpoint_url=opts.get("endpoint_url"),
+        env_region=os.environ.get("AWS_REGION") or None,
         rate=opts["rate"],
         burst=opts["burst"],
         concurrency=opts["concurrency"],
@@ -270,4 +272,4 @@ def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
 def validate(input_csv: Path, region: str | None, log_format: str | None) -> int:
     """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
 
-    return validate_command(input_csv, region=region)
+    return validate_command(input_csv, region=region or os.environ.get("AWS_REGION") or None)

@@ -1,4 +1,4 @@
-"""One aioboto3 ``chime-sdk-voice`` client per (profile, region), opened lazily, closed together.
+"""One ``chime-sdk-voice`` client per (profile, region), opened when first needed, released when done.
 
 botocore's own retries are off (``total_max_attempts=1``): every attempt is counted, rate-limited and
 decided by batchproxy. aiohttp's silent re-send of an idempotent request on a reset connection is off
@@ -7,17 +7,22 @@ too (CONTRACT §7), so one attempt is one request on the wire.
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import ssl
 from types import TracebackType
 from typing import Any
 
-import aioboto3
+import aiohttp
 import anyio
 from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
+from aiobotocore.session import AioSession
+from botocore.httpsession import create_urllib3_context, get_cert_path
 
-from batchproxy.errors import CredentialsError
+from batchproxy import model
+from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
+from batchproxy.profiles import AwsProfiles
 
 __all__ = ["ClientPool", "Domain"]
 
@@ -25,12 +30,18 @@ Domain = tuple[str | None, str]  # (profile, region)
 
 
 class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
-    """aiobotocore's HTTP session, with aiohttp's hidden retry of reset connections disabled.
+    """aiobotocore's HTTP session, with aiohttp's hidden retry of reset connections disabled, and
+    one TLS context for every client.
 
     aiohttp re-sends an idempotent request once when a kept-alive connection was reset. That re-send
     would bypass our rate limiter and our attempt count, so we switch it off and let the reset surface
     as a connection error that our retry policy sees and counts. ``tests/test_clients.py`` proves on a
     real socket that one botocore call is one request at the server.
+
+    aiobotocore builds a TLS context per client and loads the CA bundle into it: about 1 MB of
+    OpenSSL memory per (profile, region), most of a domain's cost. Contexts configured alike are
+    interchangeable (an ``SSLContext`` is meant to be shared), so one is made per CA bundle and
+    client certificate and reused; with a proxy, aiobotocore's own path is kept.
     """
 
     async def _get_session(self, proxy_url: Any) -> Any:
@@ -38,9 +49,59 @@ class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
         session._retry_connection = False
         return session
 
+    def _create_connector(self, proxy_url: Any) -> aiohttp.TCPConnector:
+        if proxy_url:
+            proxied: aiohttp.TCPConnector = super()._create_connector(proxy_url)
+            return proxied
+        context = None
+        if self._verify:
+            context = _tls_context(get_cert_path(self._verify), self._cert_file, self._key_file)
+        return aiohttp.TCPConnector(
+            limit=self._max_pool_connections, ssl=context or False, **self._connector_args
+        )
+
+
+@functools.cache
+def _tls_context(ca_certs: str | None, cert_file: str | None, key_file: str | None) -> ssl.SSLContext:
+    """What aiobotocore's ``_create_connector`` configures for each client, made once per process."""
+    context: ssl.SSLContext = create_urllib3_context()
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    if ca_certs:
+        context.load_verify_locations(ca_certs, None, None)
+    return context
+
+
+_SHARED_METHODS_ID = "batchproxy-shared-client-methods"
+
+
+class _SharedClientMethods:
+    """Hands every new client class the first one's methods (a botocore ``creating-client-class``
+    handler, the hook botocore offers for shaping client classes).
+
+    botocore builds a class per client, with a method and a lazily rendered docstring object for each
+    of the API's ~130 operations: about 110 KB kept per (profile, region). The methods only name their
+    operation and call ``self._make_api_call``, so one set serves every client of the service; the
+    fresh set is dropped as soon as the class is made.
+    """
+
+    def __init__(self) -> None:
+        self._methods: dict[str, Any] | None = None
+
+    def __call__(self, class_attributes: dict[str, Any], **kwargs: Any) -> None:
+        if self._methods is None:
+            self._methods = dict(class_attributes)
+        else:
+            class_attributes.update(self._methods)
+
 
 class ClientPool:
-    """Opens clients on first use; ``aclose`` (or ``async with``) closes them all."""
+    """One client per (profile, region), opened when first asked for and closed by ``release``.
+
+    Sessions come from ``profiles`` (one per profile, sharing the botocore data and the parsed config
+    files), or, with ``static_credentials``, from one session that signs every domain with those keys.
+    ``aclose`` (or leaving ``async with``) closes whatever is still open.
+    """
 
     def __init__(
         self,
@@ -50,9 +111,15 @@ class ClientPool:
         connect_timeout: float,
         read_timeout: float,
         static_credentials: tuple[str, str] | None = None,
+        profiles: AwsProfiles | None = None,
     ) -> None:
         self._endpoint_url = endpoint_url
-        self._static_credentials = static_credentials
+        self._static: AioSession | None = None
+        if static_credentials is not None:
+            self._static = AioSession()
+            self._static.register_component("data_loader", model.loader())
+            self._static.set_credentials(*static_credentials)
+        self._profiles = profiles
         self._config = AioConfig(
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max_connections,
@@ -60,9 +127,9 @@ class ClientPool:
             read_timeout=read_timeout,
             http_session_cls=_OneShotHTTPSession,
         )
-        self._stack = contextlib.AsyncExitStack()
         self._clients: dict[Domain, Any] = {}
         self._lock = anyio.Lock()
+        self._shared_methods = _SharedClientMethods()
 
     async def __aenter__(self) -> ClientPool:
         return self
@@ -72,10 +139,14 @@ class ClientPool:
     ) -> None:
         await self.aclose()
 
+    @property
+    def open_domains(self) -> frozenset[Domain]:
+        """The domains whose client is open now."""
+        return frozenset(self._clients)
+
     async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._stack.aclose()
-        self._clients.clear()
+        for domain in list(self._clients):
+            await self.release(domain)
 
     async def client(self, domain: Domain) -> Any:
         """The client for ``domain``; the first call per domain creates it (once, under a lock)."""
@@ -87,13 +158,23 @@ class ClientPool:
                 self._clients[domain] = await self._open(domain)
         return self._clients[domain]
 
+    async def release(self, domain: Domain) -> None:
+        """Close ``domain``'s client (its connections too); nothing if none is open. A later ``client``
+        opens a new one. Call it once the domain's last row is done, so open clients stay few."""
+        client = self._clients.pop(domain, None)
+        if client is not None:
+            with anyio.CancelScope(shield=True):
+                await client.close()
+
     async def check_credentials(self, domain: Domain) -> None:
         """Raise ``CredentialsError`` when the credential chain finds nothing for ``domain``."""
-        if self._static_credentials is not None:
+        if self._static is not None:
             return
         profile, region = domain
         try:
-            credentials = await self._session(profile, region).get_credentials()
+            credentials = await self._session(profile).get_credentials()
+        except UsageError as exc:
+            raise CredentialsError(str(exc)) from exc
         except Exception as exc:  # botocore raises ProfileNotFound and friends for bad config
             raise CredentialsError(f"profile {profile or '(default)'}: {exc}") from exc
         if credentials is None:
@@ -102,14 +183,20 @@ class ClientPool:
 
     async def _open(self, domain: Domain) -> Any:
         profile, region = domain
-        session = self._session(profile, region)
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
         if self._endpoint_url is not None:
             kwargs["endpoint_url"] = self._endpoint_url
-        return await self._stack.enter_async_context(session.client(SERVICE_NAME, **kwargs))
+        session = self._session(profile)
+        # Sessions may share an emitter; the unique id registers the handler once on each.
+        session.register(
+            f"creating-client-class.{SERVICE_NAME}", self._shared_methods, unique_id=_SHARED_METHODS_ID
+        )
+        # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
+        return await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
 
-    def _session(self, profile: str | None, region: str) -> Any:
-        if self._static_credentials is not None:
-            key, secret = self._static_credentials
-            return aioboto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
-        return aioboto3.Session(profile_name=profile, region_name=region)
+    def _session(self, profile: str | None) -> AioSession:
+        if self._static is not None:
+            return self._static
+        if self._profiles is None:
+            self._profiles = AwsProfiles.load(profile=None)
+        return self._profiles.session(profile)

@@ -49,6 +49,7 @@ class RunConfig:
     region: str | None
     profile: str | None
     endpoint_url: str | None
+    env_region: str | None = None  # AWS_REGION, read by the CLI: after --region, before AWS_DEFAULT_REGION
     rate: float = DEFAULTS.rate
     burst: int = DEFAULTS.burst
     concurrency: int = DEFAULTS.concurrency

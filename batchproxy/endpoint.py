@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from batchproxy.clients import ClientPool, Domain
 from batchproxy.config import RunConfig
 from batchproxy.emulator import EmulatorConfig, serve
+from batchproxy.profiles import AwsProfiles
 from batchproxy.rows import Row
 
-__all__ = ["EMULATED_CREDENTIALS", "Endpoint", "Targets", "endpoint"]
+__all__ = ["EMULATED_CREDENTIALS", "Endpoint", "RowRegions", "Targets", "endpoint", "row_regions"]
 
 # Not a secret: the emulator checks the shape of a signature, never its value.
 EMULATED_CREDENTIALS = ("AKIDBATCHPROXYEMULATE", "emulated-secret-not-checked")
@@ -26,6 +27,29 @@ EMULATED_CREDENTIALS = ("AKIDBATCHPROXYEMULATE", "emulated-secret-not-checked")
 class Endpoint:
     clients: ClientPool
     url: str | None  # the emulator's, when emulating
+
+
+@dataclass(frozen=True, slots=True)
+class RowRegions:
+    """How rows get their region: ``default`` for every row without a Region cell when set, else the
+    region ``profiles`` has for the row's profile. ``profiles`` is None when emulating (no AWS files)."""
+
+    default: str | None
+    profiles: AwsProfiles | None
+
+
+def row_regions(
+    *, region: str | None, env_region: str | None, profile: str | None, emulate: bool
+) -> RowRegions:
+    """Read the AWS config files once for the run: --region, else ``AWS_REGION`` (``env_region``),
+    else ``AWS_DEFAULT_REGION``, else each row's profile's ``region``, as the AWS CLI decides.
+
+    Raises ``UsageError`` for a config file botocore cannot parse or an unknown --profile.
+    """
+    if emulate:
+        return RowRegions(default=region, profiles=None)
+    profiles = AwsProfiles.load(profile=profile)
+    return RowRegions(default=region or env_region or profiles.env_region(), profiles=profiles)
 
 
 @dataclass(slots=True)
@@ -44,14 +68,20 @@ class Targets:
 
 
 @contextlib.asynccontextmanager
-async def endpoint(config: RunConfig, targets: Targets) -> AsyncIterator[Endpoint]:
+async def endpoint(
+    config: RunConfig, targets: Targets, profiles: AwsProfiles | None = None
+) -> AsyncIterator[Endpoint]:
     """Open the clients (and the emulator with --emulate); with real AWS, check credentials first.
+
+    ``profiles`` is the run's ``RowRegions.profiles`` (the files parsed once); None reads them here.
 
     Raises ``errors.CredentialsError`` before any request when a (profile, region) the input needs
     has no credentials.
     """
     if not config.emulate:
-        async with _pool(config, config.endpoint_url, None) as clients:
+        if profiles is None:
+            profiles = AwsProfiles.load(profile=config.profile)
+        async with _pool(config, config.endpoint_url, None, profiles) as clients:
             for domain in sorted(targets.domains, key=str):
                 await clients.check_credentials(domain)
             yield Endpoint(clients=clients, url=None)
@@ -66,11 +96,17 @@ async def endpoint(config: RunConfig, targets: Targets) -> AsyncIterator[Endpoin
             yield Endpoint(clients=clients, url=emulator.url)
 
 
-def _pool(config: RunConfig, url: str | None, credentials: tuple[str, str] | None) -> ClientPool:
+def _pool(
+    config: RunConfig,
+    url: str | None,
+    credentials: tuple[str, str] | None,
+    profiles: AwsProfiles | None = None,
+) -> ClientPool:
     return ClientPool(
         endpoint_url=url,
         max_connections=config.concurrency,
         connect_timeout=config.connect_timeout,
         read_timeout=config.read_timeout,
         static_credentials=credentials,
+        profiles=profiles,
     )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import botocore.session
+from botocore.loaders import Loader, create_loader
 from botocore.model import ListShape, OperationModel, ServiceModel, Shape, StructureShape
 
 SERVICE_NAME = "chime-sdk-voice"
@@ -24,6 +24,7 @@ __all__ = [
     "SIGNING_NAME",
     "Accepts",
     "acceptor",
+    "loader",
     "operation",
     "sensitive_member_names",
     "service_model",
@@ -32,9 +33,21 @@ __all__ = [
 
 
 @functools.cache
+def loader() -> Loader:
+    """botocore's data loader, one per process: it caches what it loads, so the clients' sessions
+    borrow it (``profiles.AwsProfiles``) and the ~9 MB model is parsed once for the whole process.
+
+    Made directly rather than by a botocore session, which would read the user's AWS config files
+    first: a broken one is reported where the files are read, not here.
+    """
+    return create_loader()
+
+
+@functools.cache
 def service_model() -> ServiceModel:
     """The installed botocore's model of ``chime-sdk-voice`` (loaded once per process)."""
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+    data = loader().load_service_model(SERVICE_NAME, "service-2")
+    return ServiceModel(data, service_name=SERVICE_NAME)
 
 
 def operation(name: str) -> OperationModel:

@@ -21,11 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
-import botocore.session
 
 from batchproxy import input as input_file
 from batchproxy.config import RunConfig
-from batchproxy.endpoint import Endpoint, endpoint
+from batchproxy.endpoint import Endpoint, RowRegions, endpoint, row_regions
 from batchproxy.errors import UsageError
 from batchproxy.gather import Gathered, gatherer, reserved_for_resume
 from batchproxy.journal import Journal, OpenMode, Reservation, ResumeReason, load_meta, save_meta
@@ -33,6 +32,7 @@ from batchproxy.journal.meta import RunMeta
 from batchproxy.logs import get_logger
 from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, RestoreProxy
 from batchproxy.plan_file import PlanFile
+from batchproxy.profiles import AwsProfiles
 from batchproxy.progress import ProgressDisplay
 from batchproxy.ratelimit import RateLimits
 from batchproxy.restore import check_snapshots, restorable
@@ -51,7 +51,7 @@ EXIT_OK, EXIT_NOT_ALL_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def validate_command(path: Path, *, region: str | None) -> int:
-    scan = _scan(path, default_region=_default_region(region, None, emulate=False), needs_settings=True)
+    scan = _scan(path, regions=_default_region(region, None, emulate=False), needs_settings=True)
     if not scan.ok:
         return _report_invalid(scan)
     print(f"{path}: {scan.row_count} rows, all valid")
@@ -60,14 +60,12 @@ def validate_command(path: Path, *, region: str | None) -> int:
 
 def run_command(command: str, config: RunConfig, *, plan_path: Path | None = None) -> int:
     operation = _operation(command, config)
-    region = _default_region(config.region, config.profile, emulate=config.emulate)
+    regions = _default_region(config.region, config.profile, emulate=config.emulate, env=config.env_region)
     needs_settings = operation.needs_settings
     resume = config.resume and plan_path is None
     with reserved_for_resume(config, needs_settings=needs_settings, resume=resume) as reserved:
         gathered = gatherer(command, config, reserved)
-        scan = _scan(
-            config.input_path, default_region=region, needs_settings=needs_settings, observe=gathered
-        )
+        scan = _scan(config.input_path, regions=regions, needs_settings=needs_settings, observe=gathered)
         if reserved is not None and scan.header != reserved.header:
             raise UsageError(f"{scan.path} changed while it was read; run the command again")
         if command == "rollback":
@@ -87,6 +85,7 @@ def run_command(command: str, config: RunConfig, *, plan_path: Path | None = Non
             reservation=None if reserved is None else reserved.reservation,
             rollout=rollout,
             plan_path=plan_path,
+            profiles=regions.profiles,
         )
         return anyio.run(job.run)
 
@@ -101,26 +100,26 @@ def _operation(command: str, config: RunConfig) -> Operation:
     return operations[command]
 
 
-def _default_region(region: str | None, profile: str | None, *, emulate: bool) -> str | None:
-    """--region, else the profile's configured region (as the AWS CLI finds it), else none."""
-    if region or emulate:
-        return region
-    try:
-        found = botocore.session.Session(profile=profile).get_config_variable("region")
-    except Exception:  # a broken config file is reported when credentials are looked up
-        return None
-    return str(found) if found else None
+def _default_region(
+    region: str | None, profile: str | None, *, emulate: bool, env: str | None = None
+) -> RowRegions:
+    """The AWS config files, read once for the run, and how a row finds its region (as the AWS CLI)."""
+    return row_regions(region=region, env_region=env, profile=profile, emulate=emulate)
 
 
 def _scan(
     path: Path,
     *,
-    default_region: str | None,
+    regions: RowRegions,
     needs_settings: bool,
     observe: input_file.Observer | None = None,
 ) -> input_file.Scan:
     scan = input_file.scan(
-        path, default_region=default_region, needs_settings=needs_settings, observe=observe
+        path,
+        default_region=regions.default,
+        needs_settings=needs_settings,
+        observe=observe,
+        profiles=regions.profiles,
     )
     for column in scan.header.unknown_columns:
         log.warning("ignoring unknown column", column=column, file=str(path))
@@ -151,6 +150,7 @@ class _Job:
     reservation: Reservation | None = None  # --resume: the journal, locked and read before the scan
     rollout: Rollout | None = None
     plan_path: Path | None = None
+    profiles: AwsProfiles | None = None  # the AWS config files as the scan read them
 
     async def run(self) -> int:
         async with self._endpoint() as where:
@@ -160,7 +160,7 @@ class _Job:
 
     @contextlib.asynccontextmanager
     async def _endpoint(self) -> AsyncIterator[Endpoint]:
-        async with endpoint(self.config, self.gathered.targets) as where:
+        async with endpoint(self.config, self.gathered.targets, self.profiles) as where:
             yield where
 
     def _open_journal(self) -> Journal:

@@ -3,7 +3,7 @@
     open_input(path) -> ContextManager[InputSource]                any readable input; a pipe or FIFO is
                                                                    copied to a private unlinked temp file
     read_input_header(path, needs_settings=...) -> Header          the header alone, checked
-    scan(path, default_region=..., needs_settings=..., observe=...) -> Scan
+    scan(path, default_region=..., needs_settings=..., observe=..., profiles=...) -> Scan
                                                                    one pass: header, counts, problems;
                                                                    observe(row) sees every row checked
     Scan.rows(select=...) -> Iterator[Row | InvalidRow]            a second pass, for the engine; rows

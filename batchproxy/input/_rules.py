@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from botocore.model import StructureShape
 
@@ -30,7 +30,7 @@ from batchproxy.input._problems import Problem, mask
 from batchproxy.input._reader import Header
 from batchproxy.rows import ProxySettings, Row, Target
 
-__all__ = ["Checked", "Key", "RowChecker", "duplicate_problem", "looks_like_region"]
+__all__ = ["Checked", "Key", "Profiles", "RowChecker", "duplicate_problem", "looks_like_region"]
 
 Key = tuple[str, str]  # (region after the run's default, VoiceConnectorId): one connector
 
@@ -121,8 +121,37 @@ def _region(text: str, default: str | None) -> str:
     return text
 
 
-def _profile(text: str) -> str | None:
+class Profiles(Protocol):
+    """The run's AWS profiles, as the rules need them (``profiles.AwsProfiles`` is one)."""
+
+    files: str  # where profiles are looked up, for messages
+
+    def known(self, profile: str) -> bool: ...
+
+    def region(self, profile: str | None) -> str | None: ...
+
+
+def _profile(text: str, profiles: Profiles | None) -> str | None:
+    if text and profiles is not None and not profiles.known(text):
+        raise _Invalid(f"is not a profile in {profiles.files}")
     return text or None
+
+
+def _region_or_profiles(text: str) -> str | None:
+    """A Region cell when the run has no default: empty means "the row's profile's region"."""
+    return _region(text, None) if text else None
+
+
+def _profile_region(profiles: Profiles, profile: str | None) -> str:
+    """The region ``profile`` is configured with (None: the run's profile), for a row with no Region."""
+    region = profiles.region(profile)
+    if region is None:
+        if profile is None:
+            raise _Invalid("is empty and the run has no default region: fill in Region or pass --region")
+        raise _Invalid(f"is empty and profile {profile} has no region: fill in Region or pass --region")
+    if not looks_like_region(region):
+        raise _Invalid(f"is empty and profile {profile}'s region {region!r} is not an AWS region name")
+    return region
 
 
 @functools.cache
@@ -211,16 +240,31 @@ class RowChecker:
     model's constraints compiled, and the verdict of every column the file lacks.
     """
 
-    def __init__(self, header: Header, *, default_region: str | None, needs_settings: bool) -> None:
+    def __init__(
+        self,
+        header: Header,
+        *,
+        default_region: str | None,
+        needs_settings: bool,
+        profiles: Profiles | None = None,
+    ) -> None:
         self._width = len(header.names)
         self._at = {column: header.index(column) for column in INPUT_COLUMNS}
         self._default_region = default_region
         self._needs_settings = needs_settings
         self._sensitive = model.sensitive_member_names()
+        # With no run default, a row's region may come from its profile: settled after its cells.
+        self._profile_region: Callable[[str | None], str] | None = None
+        region_rule: Callable[[str], Any] = functools.partial(_region, default=default_region)
+        if default_region is None and profiles is not None:
+            region_rule = _region_or_profiles
+            self._profile_region = functools.lru_cache(maxsize=_REMEMBERED)(
+                functools.partial(_profile_region, profiles)
+            )
         parsers: dict[str, Callable[[str], Any]] = {
             VOICE_CONNECTOR_ID: _connector_id,
-            REGION: functools.partial(_region, default=default_region),
-            PROFILE: _profile,
+            REGION: region_rule,
+            PROFILE: functools.partial(_profile, profiles=profiles),
         }
         if needs_settings:  # delete and plan reads ignore the settings columns even when present
             parsers |= {
@@ -269,19 +313,36 @@ class RowChecker:
                 problems.append(self._problem(number, column, cells[at], message))
         for column, message in self._absent:
             problems.append(Problem(number, column, "", message))
+        if self._profile_region is not None and values[_SLOT[REGION]] is None:
+            self._region_from_profile(number, cells, values, problems)
         if len(record) > width:
             problems.append(self._extra_fields(number, record))
         if problems:
             return Checked(cells, None, tuple(problems))
         return Checked(cells, self._row(number, cells, values), ())
 
+    def _region_from_profile(
+        self, number: int, cells: tuple[str, ...], values: list[Any], problems: list[Problem]
+    ) -> None:
+        """An empty Region cell takes the row's profile's region (a bad Region cell stays reported)."""
+        assert self._profile_region is not None
+        if self.cell(cells, REGION) or any(p.column in (REGION, PROFILE) for p in problems):
+            return
+        try:
+            values[_SLOT[REGION]] = self._profile_region(values[_SLOT[PROFILE]])
+        except _Invalid as exc:
+            problems.append(Problem(number, REGION, "", str(exc)))
+
     def key(self, record: Sequence[str]) -> Key | None:
         """The connector a row names, or None when its id or region is unusable (reported elsewhere)."""
         connector = self.cell(record, VOICE_CONNECTOR_ID)
         if not connector.strip():
             return None
+        text = self.cell(record, REGION)
         try:
-            return _region(self.cell(record, REGION), self._default_region), connector
+            if not text and self._profile_region is not None:
+                return self._profile_region(self.cell(record, PROFILE) or None), connector
+            return _region(text, self._default_region), connector
         except _Invalid:
             return None
 

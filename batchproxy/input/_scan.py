@@ -24,7 +24,14 @@ from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, KeyHash, RowMap, default_key_hash
 from batchproxy.input._problems import InvalidRow, Problem, mask, printable_path, shown
 from batchproxy.input._reader import Header, Records, data_records, is_blank, nul_columns, read_header
-from batchproxy.input._rules import Checked, Key, RowChecker, duplicate_problem, looks_like_region
+from batchproxy.input._rules import (
+    Checked,
+    Key,
+    Profiles,
+    RowChecker,
+    duplicate_problem,
+    looks_like_region,
+)
 from batchproxy.input._source import FileStamp, InputSource, source_of
 from batchproxy.journal.files import atomic_replace
 from batchproxy.rows import Row
@@ -74,6 +81,8 @@ class Scan:
     _invalid: Bitmap = field(repr=False)
     _duplicate_of: RowMap = field(repr=False)
     _blank: array[int] = field(repr=False)  # blank lines' row numbers up to the last data row, ascending
+    # Where rows with no Region cell and no default_region find theirs; None: nowhere.
+    profiles: Profiles | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -161,7 +170,10 @@ class Scan:
         if read_header(self._source, records.rows, required=()) != self.header:
             raise _changed(self.path)
         checker = RowChecker(
-            self.header, default_region=self.default_region, needs_settings=self.needs_settings
+            self.header,
+            default_region=self.default_region,
+            needs_settings=self.needs_settings,
+            profiles=self.profiles,
         )
         return checker, records
 
@@ -291,6 +303,7 @@ def scan(
     needs_settings: bool,
     key_hash: KeyHash = default_key_hash,
     observe: Observer | None = None,
+    profiles: Profiles | None = None,
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
@@ -300,7 +313,8 @@ def scan(
     another separator than the comma. Row problems (a NUL byte among them) do not raise; they are
     in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
     something of every row gets it from this pass instead of validating the file again in another.
-    ``key_hash`` exists for tests that force hash collisions.
+    ``profiles`` checks Profile cells and gives a row with no Region its profile's region when
+    ``default_region`` is None. ``key_hash`` exists for tests that force hash collisions.
     """
     if default_region is not None and not looks_like_region(default_region):
         raise UsageError(f"--region {shown(default_region)} is not an AWS region name such as us-east-1")
@@ -308,7 +322,9 @@ def scan(
     stamp = source.stamp()
     records = Records(source)
     header = read_header(source, records.rows, required=_required(needs_settings))
-    checker = RowChecker(header, default_region=default_region, needs_settings=needs_settings)
+    checker = RowChecker(
+        header, default_region=default_region, needs_settings=needs_settings, profiles=profiles
+    )
     tally, finder, blank = _Tally(), DuplicateFinder(key_hash), array("I")
     row_count, last_row = _check_rows(records, header, checker, tally, finder, observe=observe, blank=blank)
     duplicate_of = RowMap(last_row)
@@ -331,6 +347,7 @@ def scan(
         _invalid=tally.invalid,
         _duplicate_of=duplicate_of,
         _blank=blank,
+        profiles=profiles,
     )
 
 
