@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aioboto3
@@ -13,7 +12,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 
 from batchproxy.clients import ClientPool
-from batchproxy.emulator import Emulator, EmulatorConfig, serve
+from batchproxy.emulator import Emulator
 from batchproxy.errors import CredentialsError
 
 OPERATION = "PutVoiceConnectorProxy"
@@ -23,13 +22,6 @@ PUT: dict[str, Any] = {
     "DefaultSessionExpiryMinutes": 30,
     "PhoneNumberPoolCountries": ["US"],
 }
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """An emulator holding ``vc-1`` in us-east-1; each test turns its fault dials itself."""
-    async with serve(EmulatorConfig(seed=11, connectors=(("us-east-1", "vc-1"),))) as running:
-        yield running
 
 
 def _pool(url: str, *, static: bool = True) -> ClientPool:

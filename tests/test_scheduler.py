@@ -1,4 +1,4 @@
-"""The scheduler in-process, against the in-process emulator over loopback: outcomes, waves and lanes."""
+"""The scheduler in-process, against the in-process emulator over loopback: outcomes, waves, domains."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import anyio
 
 from batchproxy.clients import ClientPool
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
+from batchproxy.engine.domains import Domains
+from batchproxy.engine.retry import RetryPolicy
+from batchproxy.engine.scheduler import Scheduler
+from batchproxy.engine.stats import RunStats
 from batchproxy.operations import PutProxy
-from batchproxy.ratelimit import RateLimits
-from batchproxy.retry import RetryPolicy
 from batchproxy.rows import Outcome, ProxySettings, Row, Status, Target
-from batchproxy.scheduler import Scheduler
-from batchproxy.stats import RunStats
 
 CREDENTIALS = ("AKIDSCHEDULERTEST01", "scheduler-test-secret")
 FAST, SLOW = "us-east-1", "eu-west-1"
@@ -77,13 +77,14 @@ def scheduler(
     waves: StubWaves | None = None,
     max_attempts: int = 3,
 ) -> Scheduler:
+    stats = RunStats()
+    domains = Domains.over_pool(clients, rate=0, burst=1, stats=stats, memory_rows=concurrency * 2)
     return Scheduler(
         operation=PutProxy(),
-        clients=clients,
-        limits=RateLimits(0, 1),
+        domains=domains,
         policy=RetryPolicy(max_attempts, base=0.05, cap=0.5),
         recorder=recorder,
-        stats=RunStats(),
+        stats=stats,
         concurrency=concurrency,
         grace_seconds=5,
         waves=waves,
