@@ -3,6 +3,7 @@
 domains    one ``RateDomain`` per (profile, region): its client, limiter, breaker, queue and counters
 scheduler  one shared pool of ``--concurrency`` workers, waves, stopping, skipped rows
 caller     one row's requests: rate permit, send, classify, retry
+outcomes   the outcome a row ends with (ok, failed, skipped), from what its caller saw
 transport  the send seam: the production ``Send`` wraps an aioboto3 client
 retry      which failures are retried, and how long to wait
 ratelimit  the adaptive (CUBIC-style) limiter of one domain

@@ -22,13 +22,13 @@ import signal
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import anyio
 
 from batchproxy.engine.caller import BreakerOpen, RowCaller
 from batchproxy.engine.domains import Domains, RateDomain
+from batchproxy.engine.outcomes import failed, ok, skipped
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import CallFailed
@@ -224,7 +224,7 @@ class Scheduler:
             row = domain.queue.take()
             self._domains.room_changed()
             if domain.refused:
-                self._record(row, _skipped(self._refusal(domain), attempts=0))
+                self._record(row, skipped(self._refusal(domain), attempts=0))
                 continue
             await self._carry(domain, row)
             await self._release_if_done(domain)
@@ -255,15 +255,15 @@ class Scheduler:
         except anyio.get_cancelled_exc_class():
             # Cancelled mid-request: it may have reached AWS. ``skipped`` makes --resume send it again.
             kind = FailureKind.UNKNOWN_OUTCOME if caller.attempts else None
-            self._record(row, _skipped("Cancelled", caller.attempts, started, caller, kind))
+            self._record(row, skipped("Cancelled", caller.attempts, started, caller, kind))
             raise
         except BreakerOpen:
-            self._record(row, _skipped("AuthFailed", caller.attempts, started, caller))
+            self._record(row, skipped("AuthFailed", caller.attempts, started, caller))
         except CallFailed as failure:
-            self._record(row, _failed(failure, caller, started))
+            self._record(row, failed(failure, caller, started))
             self._check_breaker(domain)
         else:
-            self._record(row, _ok(applied.extra, caller, started))
+            self._record(row, ok(applied.extra, caller, started))
 
     async def _release_if_done(self, domain: RateDomain) -> None:
         """After a domain's last row: its client goes back (``Domains.release``)."""
@@ -337,11 +337,11 @@ class Scheduler:
         """Record ``skipped`` for rows still queued or never read, so every row has a line."""
         reason = self.control.reason or "Aborted"
         if self._handing_over is not None:
-            self._record(self._handing_over, _skipped(reason, attempts=0))
+            self._record(self._handing_over, skipped(reason, attempts=0))
         for row in self._domains.drain():
-            self._record(row, _skipped(reason, attempts=0))
+            self._record(row, skipped(reason, attempts=0))
         for row in rows:
-            self._record(row, _skipped(reason, attempts=0))
+            self._record(row, skipped(reason, attempts=0))
 
 
 @contextlib.contextmanager
@@ -353,57 +353,3 @@ def _collector_tuned() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(young, *older)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _elapsed_ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _ok(extra: dict[str, str], caller: RowCaller, started: float) -> Outcome:
-    return Outcome(
-        status=Status.OK,
-        attempts=caller.attempts,
-        http_status=caller.http_status,
-        request_id=caller.request_id,
-        duration_ms=_elapsed_ms(started),
-        finished_at=_now(),
-        extra=extra,
-    )
-
-
-def _failed(failure: CallFailed, caller: RowCaller, started: float) -> Outcome:
-    return Outcome(
-        status=Status.FAILED,
-        attempts=caller.attempts,
-        http_status=failure.http_status,
-        error_code=failure.code,
-        error_message=failure.message,
-        failure_kind=failure.kind,
-        request_id=failure.request_id or caller.request_id,
-        duration_ms=_elapsed_ms(started),
-        finished_at=_now(),
-    )
-
-
-def _skipped(
-    reason: str,
-    attempts: int,
-    started: float | None = None,
-    caller: RowCaller | None = None,
-    kind: FailureKind | None = None,
-) -> Outcome:
-    return Outcome(
-        status=Status.SKIPPED,
-        attempts=attempts,
-        http_status=caller.http_status if caller else None,
-        error_code="Cancelled" if reason == "Cancelled" else "NotAttempted",
-        error_message=reason,
-        failure_kind=kind,
-        request_id=caller.request_id if caller else "",
-        duration_ms=_elapsed_ms(started) if started is not None else 0,
-        finished_at=_now(),
-    )
