@@ -163,25 +163,3 @@ async def test_waves_finish_completely_before_the_gate_and_a_gate_stop_skips_the
     assert {(o.status, o.error_message) for _, o, _ in recorder.lines[8:]} == {
         (Status.SKIPPED, "the gate said stop")
     }
-
-
-async def test_a_throttled_region_does_not_hold_back_a_fast_one() -> None:
-    """Two regions interleaved in the input, one throttled by the emulator to 2 requests/s: the fast
-    region's rows all finish long before the slow region's, instead of queueing behind them."""
-    slow = [make_row(n, SLOW) for n in range(1, 11)]
-    fast = [make_row(n, FAST) for n in range(11, 131)]
-    rows = sorted([*slow, *fast], key=lambda row: (row.number % 11, row.number))  # interleaved
-    recorder = ListRecorder()
-    async with against(rows, latency=0.01, region_rates={SLOW: 2.0}) as (_, clients):
-        started = time.monotonic()
-        control = await scheduler(clients, recorder, concurrency=4, max_attempts=20).run(iter(rows))
-
-    assert control.reason is None
-    assert {o.status for _, o, _ in recorder.lines} == {Status.OK}
-    done = {
-        region: max(at for row, _, at in recorder.lines if row.target.region == region) - started
-        for region in (FAST, SLOW)
-    }
-    # 10 rows at 2/s take about 4 s; 120 unthrottled rows at 4 in flight take well under one.
-    assert done[SLOW] > 3.0, done
-    assert done[FAST] < 1.5, done

@@ -204,6 +204,69 @@ def test_a_throttled_domain_does_not_hog_the_shared_pool() -> None:
     assert done[fast] < 1.5, done  # 120 rows, 10 ms each, over the workers the slow region leaves free
 
 
+# -- waves ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GateLog:
+    """Waves of 2, then 3 rows; at each gate, note the time and how many rows have outcomes and how
+    many requests were sent, then pause 10 s; stop after ``stop_after`` waves."""
+
+    lines: Lines
+    service: FakeService
+    stop_after: int
+    gates: list[tuple[int, int, int, float]] = field(default_factory=list)
+
+    def sizes(self) -> Iterator[int]:
+        yield 2
+        while True:
+            yield 3
+
+    async def between(self, wave: int, stats: RunStats) -> str | None:
+        sent = sum(len(times) for times in self.service.arrivals.values())
+        self.gates.append((wave, len(self.lines.lines), sent, anyio.current_time()))
+        await anyio.sleep(10)  # a pause: nothing of the next wave may start meanwhile
+        return "the gate said stop" if wave + 1 == self.stop_after else None
+
+    def after_outcome(self, stats: RunStats) -> str | None:
+        return None
+
+
+def test_waves_finish_before_the_gate_pauses_hold_the_next_and_a_stop_skips_the_rest() -> None:
+    """Each wave's rows all have outcomes before the gate is asked, nothing is sent during its 10 s
+    pause, and a gate saying stop leaves every later row ``skipped`` with its reason."""
+    rows = [make_row(n) for n in range(1, 21)]
+    service = FakeService(latency=0.5)
+    lines = Lines()
+    gate = GateLog(lines, service, stop_after=3)
+
+    async def main() -> StopControl:
+        stats = RunStats()
+        domains = Domains(service.connect, rate=0, burst=1, stats=stats, memory_rows=8)
+        return await Scheduler(
+            operation=PutProxy(),
+            domains=domains,
+            policy=RetryPolicy(3),
+            recorder=lines,
+            stats=stats,
+            concurrency=4,
+            grace_seconds=5,
+            waves=gate,
+            handle_signals=False,
+        ).run(iter(rows))
+
+    control = in_virtual_time(main)
+    assert [(wave, done, sent) for wave, done, sent, _ in gate.gates] == [(0, 2, 2), (1, 5, 5), (2, 8, 8)]
+    arrivals = sorted(service.arrivals[(None, "us-east-1")])
+    for _, _, _, at in gate.gates:
+        assert not [t for t in arrivals if at <= t < at + 10], "a request went out during a pause"
+    assert control.reason == "the gate said stop"
+    assert [row.number for row, _, _ in lines.lines[8:]] == list(range(9, 21))
+    assert {(o.status, o.error_message) for _, o, _ in lines.lines[8:]} == {
+        (Status.SKIPPED, "the gate said stop")
+    }
+
+
 # -- the auth breaker ---------------------------------------------------------------------------------
 
 
