@@ -64,6 +64,10 @@ class FakeService:
     latency: float = 0.05
     answer: Answer | None = None
     arrivals: dict[Domain, list[float]] = field(default_factory=lambda: defaultdict(list))
+    released: list[tuple[Domain, float]] = field(default_factory=list)
+
+    async def release(self, key: Domain) -> None:
+        self.released.append((key, anyio.current_time()))
 
     async def connect(self, key: Domain) -> Send:
         async def send(method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +121,7 @@ def schedule(
         stats = RunStats()
         domains = Domains(
             service.connect,
+            release=service.release,
             rate=rate,
             burst=burst,
             stats=stats,
@@ -202,6 +207,18 @@ def test_a_throttled_domain_does_not_hog_the_shared_pool() -> None:
     done = {key: max(at for r, _, at in run.lines.lines if r.target.domain == key) for key in (slow, fast)}
     assert done[slow] > 3.0, done  # 10 rows at 2/s
     assert done[fast] < 1.5, done  # 120 rows, 10 ms each, over the workers the slow region leaves free
+
+
+def test_each_domain_gives_its_client_back_after_its_last_row() -> None:
+    """A domain whose rows end early releases its client then, not when the whole run ends."""
+    short, long = (None, "eu-west-2"), (None, "us-east-1")
+    rows = [*interleaved(3, [short, long]), *(make_row(100 + n) for n in range(40))]
+    run = schedule(rows, FakeService(latency=0.5), concurrency=2)
+    released = dict(run.service.released)
+    assert sorted(released) == sorted([short, long])  # each once
+    last = {key: max(at for r, _, at in run.lines.lines if r.target.domain == key) for key in released}
+    assert last[short] <= released[short] < last[long] - 5, (released, last)
+    assert released[long] >= last[long]
 
 
 # -- waves ------------------------------------------------------------------------------------------
