@@ -308,6 +308,7 @@ def test_second_sigint_cancels_rows_in_flight_at_once(tmp_path: Path) -> None:
                 lambda: int(emu.stats()["in_flight"]) >= concurrency,
             )
             process.send_signal(signal.SIGINT)
+            # Not a wait for readiness: an observation window in which the process must NOT exit.
             time.sleep(0.3)
             assert process.poll() is None, "the first SIGINT must wait for the rows in flight"
             process.send_signal(signal.SIGINT)
