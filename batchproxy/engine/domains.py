@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -20,6 +20,9 @@ from batchproxy.engine.queue import RowQueue
 from batchproxy.engine.ratelimit import AdaptiveLimiter
 from batchproxy.engine.stats import Domain, DomainStats, RunStats
 from batchproxy.engine.transport import ClientSend, Send
+
+if TYPE_CHECKING:
+    from batchproxy.clients import ClientPool
 
 __all__ = ["Connect", "Domains", "RateDomain", "Release"]
 
@@ -107,7 +110,7 @@ class Domains:
         self._room = anyio.Event()
 
     @classmethod
-    def over_pool(cls, pool: Any, **options: Any) -> Domains:
+    def over_pool(cls, pool: ClientPool, **options: Any) -> Domains:
         """Domains whose clients come from a ``clients.ClientPool``, released when a domain is done."""
 
         async def connect(key: Domain) -> Send:
