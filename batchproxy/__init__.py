@@ -2,8 +2,10 @@
 
 The flow of one row, module by module:
 
-    input (read + validate)  ->  scheduler (rate + concurrency)  ->  operations (one API call)
-        ->  retry (classify, back off)  ->  journal (results, failure report, resume)  ->  summary
+    cli (options -> RunConfig)  ->  job (prepare -> execute -> finish)
+        ->  input (read + validate)  ->  engine (rate domains, shared workers, retry, send seam)
+        ->  operations (what a command sends, and where its outcomes go)
+        ->  journal (results, failure report, resume)  ->  report (progress, summary)
 
 ``batchproxy.emulator`` is a local Chime SDK Voice endpoint that shares only ``batchproxy.model`` with
 the client side.

@@ -1,7 +1,5 @@
-"""The command line: parse options once, build the frozen configuration, hand over to the runner.
-
-Exit codes (CONTRACT §5): 0 every row ok, 1 finished with rows not ok, 2 usage/input/credentials
-error with nothing sent, 130 interrupted and resumable.
+"""The command line: parse options once, build the frozen configuration, hand it and the command's
+operation to ``job.run``. Exit codes are ``exit_codes.ExitCode`` (CONTRACT §5).
 """
 
 from __future__ import annotations
@@ -19,14 +17,16 @@ from batchproxy import __version__
 from batchproxy.config import DEFAULTS, RunConfig, WaveConfig
 from batchproxy.emulator.command import emulator_command
 from batchproxy.errors import BatchproxyError
+from batchproxy.exit_codes import ExitCode
+from batchproxy.job import run as run_job
+from batchproxy.job import validate as validate_input
 from batchproxy.logs import configure
 from batchproxy.merge_command import merge_command
+from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, RestoreProxy
 from batchproxy.report.command import report_command
-from batchproxy.runner import run_command, validate_command
 
 __all__ = ["main"]
 
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -53,7 +53,7 @@ def run_command_line() -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    return result if isinstance(result, int) else 0
+    return result if isinstance(result, int) else ExitCode.OK
 
 
 def _defaulted(
@@ -157,24 +157,28 @@ def _exits(func: Callable[..., int]) -> Callable[..., None]:
             code = func(**kwargs)
         except BatchproxyError as exc:
             click.echo(f"batchproxy: {exc}", err=True)
-            code = EXIT_USAGE
+            code = ExitCode.USAGE
         except KeyboardInterrupt:
             # SIGINT before the scheduler watches for it (validation, journal loading) or after it stops
             # watching. Without this, click prints "Aborted!" and exits 1, which means "rows not ok".
             click.echo("batchproxy: interrupted; the results file, if any, is resumable", err=True)
-            code = EXIT_INTERRUPTED
+            code = ExitCode.INTERRUPTED
         sys.exit(code)
 
     return wrapper
 
 
-def _run_config(input_csv: Path, **opts: Any) -> RunConfig:
-    stem = input_csv.with_name(input_csv.stem)
+def _run(operation: Operation, input_csv: Path, **opts: Any) -> ExitCode:
+    return run_job(_run_config(operation, input_csv, **opts), operation)
+
+
+def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig:
+    paths = operation.default_paths(input_csv)
     emulate = bool(opts.get("emulate"))
     return RunConfig(
         input_path=input_csv,
-        results_path=opts.get("results") or stem.with_name(stem.name + ".results.csv"),
-        failures_path=opts.get("failures") or stem.with_name(stem.name + ".failed.csv"),
+        results_path=opts.get("results") or paths.results,
+        failures_path=opts.get("failures") or paths.failures,
         region=opts.get("region") or (DEFAULTS.emulate_region if emulate else None),
         profile=opts.get("profile"),
         endpoint_url=opts.get("endpoint_url"),
@@ -224,7 +228,8 @@ def _invocation() -> tuple[str, ...]:
 @_exits
 def run(input_csv: Path, **opts: Any) -> int:
     """Apply every row of INPUT.csv; write a results file and a failure report."""
-    return run_command("run", _run_config(input_csv, **opts))
+    operation = PutProxy(snapshot=opts["snapshot"], skip_unchanged=opts["skip_unchanged"])
+    return _run(operation, input_csv, **opts)
 
 
 @main.command()
@@ -234,7 +239,7 @@ def run(input_csv: Path, **opts: Any) -> int:
 @_exits
 def delete(input_csv: Path, **opts: Any) -> int:
     """Delete the proxy configuration of every connector in INPUT.csv."""
-    return run_command("delete", _run_config(input_csv, **opts))
+    return _run(DeleteProxy(snapshot=opts["snapshot"]), input_csv, **opts)
 
 
 @main.command()
@@ -243,11 +248,7 @@ def delete(input_csv: Path, **opts: Any) -> int:
 @_exits
 def rollback(results_csv: Path, **opts: Any) -> int:
     """Restore what `run --snapshot` recorded in RESULTS.csv, for its rows that are ok."""
-    # CONTRACT §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
-    stem = results_csv.with_name(results_csv.stem + ".rollback")
-    opts["results"] = opts.get("results") or stem.with_name(stem.name + ".csv")
-    opts["failures"] = opts.get("failures") or stem.with_name(stem.name + ".failed.csv")
-    return run_command("rollback", _run_config(results_csv, **opts))
+    return _run(RestoreProxy(), results_csv, **opts)
 
 
 @main.command()
@@ -259,9 +260,7 @@ def rollback(results_csv: Path, **opts: Any) -> int:
 def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
     """Show what `run` would change, reading each connector's current proxy. Sends no writes."""
 
-    config = _run_config(input_csv, **opts)
-    path = plan_path or input_csv.with_name(input_csv.stem + ".plan.csv")
-    return run_command("plan", config, plan_path=path)
+    return _run(PlanProxy(), input_csv, results=plan_path, **opts)
 
 
 @main.command()
@@ -272,4 +271,4 @@ def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
 def validate(input_csv: Path, region: str | None, log_format: str | None) -> int:
     """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
 
-    return validate_command(input_csv, region=region or os.environ.get("AWS_REGION") or None)
+    return validate_input(input_csv, region=region or os.environ.get("AWS_REGION") or None)

@@ -45,7 +45,7 @@ class WaveConfig:
 class RunConfig:
     input_path: Path
     results_path: Path
-    failures_path: Path
+    failures_path: Path | None  # None when the command writes no failure report (plan)
     region: str | None
     profile: str | None
     endpoint_url: str | None

@@ -12,7 +12,7 @@ import signal
 import sys
 from types import FrameType
 
-EXIT_INTERRUPTED = 130
+from batchproxy.exit_codes import ExitCode
 
 
 def _as_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -20,6 +20,9 @@ def _as_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
+    # Whatever disposition we inherit (a shell's background job starts us with SIGINT ignored), a
+    # Ctrl-C or SIGTERM must stop a run the same way: as KeyboardInterrupt here, then the scheduler's.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _as_interrupt)
     try:
         from batchproxy.cli import run_command_line  # noqa: PLC0415 - the point is to import it late
@@ -30,5 +33,5 @@ def main() -> None:
         sys.stderr.flush()
         # Straight out: an import cut short can leave modules half-made, and finalizing them has been
         # seen to turn this exit into death by SIGINT. Nothing of ours is open at this point.
-        os._exit(EXIT_INTERRUPTED)
+        os._exit(ExitCode.INTERRUPTED)
     sys.exit(code)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from aiobotocore.httpsession import AIOHTTPSession
 
 from batchproxy import model
 from batchproxy.clients import ClientPool
-from batchproxy.emulator import Emulator, EmulatorConfig, serve
+from batchproxy.emulator import Emulator
 from batchproxy.errors import CredentialsError
 from batchproxy.profiles import AwsProfiles
 
@@ -31,13 +30,6 @@ PUT: dict[str, Any] = {
     "DefaultSessionExpiryMinutes": 30,
     "PhoneNumberPoolCountries": ["US"],
 }
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """An emulator holding ``vc-1`` in us-east-1; each test turns its fault dials itself."""
-    async with serve(EmulatorConfig(seed=11, connectors=(("us-east-1", "vc-1"),))) as running:
-        yield running
 
 
 def _pool(url: str, *, static: bool = True, profiles: AwsProfiles | None = None) -> ClientPool:

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 import anyio
 import pytest
 
-from batchproxy.ratelimit import (
+from batchproxy.engine.ratelimit import (
     REAL_CLOCK,
     AdaptiveLimiter,
     LimiterStatistics,
     Permit,
-    RateLimits,
     TokenBucket,
 )
 
@@ -412,32 +411,6 @@ async def test_statistics_snapshot(clock: VirtualClock) -> None:
         waiting=0,
     )
     assert 9 <= stats.send_rate <= 11
-
-
-# --- the registry ---------------------------------------------------------------------------------------
-
-
-async def test_registry_keeps_one_limiter_per_domain(clock: VirtualClock) -> None:
-    """Each (profile, region) gets its own limiter at the ceiling; throttling one leaves the others alone."""
-    limits = RateLimits(10.0, 5.0, clock=clock)
-    east = limits.for_domain((None, "us-east-1"))
-    assert limits.for_domain((None, "us-east-1")) is east
-    west = limits.for_domain((None, "us-west-2"))
-    other_account = limits.for_domain(("prod", "us-east-1"))
-    assert len({id(east), id(west), id(other_account)}) == 3
-    permits = await _send_for(east, 1.0, clock)
-    east.on_throttle(permits[-1])
-    assert east.current_rate == pytest.approx(7.0)
-    assert west.current_rate == other_account.current_rate == 10.0
-    assert set(limits.statistics()) == {(None, "us-east-1"), (None, "us-west-2"), ("prod", "us-east-1")}
-
-
-async def test_registry_starts_from_learned_rates_and_reports_them(clock: VirtualClock) -> None:
-    """Learned rates passed in start their domains; only domains that learned something are reported back."""
-    limits = RateLimits(10.0, clock=clock, start_rates={(None, "eu-west-1"): 4.0})
-    assert limits.for_domain((None, "eu-west-1")).current_rate == pytest.approx(4.0)
-    limits.for_domain((None, "us-east-1"))
-    assert limits.learned_rates() == {(None, "eu-west-1"): pytest.approx(4.0)}
 
 
 # --- the simulation ---------------------------------------------------------------------------------------

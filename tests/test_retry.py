@@ -11,8 +11,8 @@ import random
 import anyio
 import pytest
 
+from batchproxy.engine.retry import RetryPolicy, is_retryable
 from batchproxy.errors import CallFailed
-from batchproxy.retry import RetryPolicy, is_retryable
 from batchproxy.rows import FailureKind
 
 

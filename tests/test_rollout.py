@@ -8,23 +8,23 @@ import sys
 import pytest
 
 from batchproxy.config import WaveConfig
-from batchproxy.errors import UsageError
-from batchproxy.rollout import (
+from batchproxy.engine.rollout import (
     Rollout,
     build_rollout,
     parse_duration,
     parse_max_failures,
     parse_wave_sizes,
 )
+from batchproxy.engine.stats import RunStats
+from batchproxy.errors import UsageError
 from batchproxy.rows import Outcome, Status
-from batchproxy.stats import RunStats
 
 
 def _stats(*, ok: int = 0, failed: int = 0) -> RunStats:
     stats = RunStats(total=ok + failed)
     for status, count in ((Status.OK, ok), (Status.FAILED, failed)):
         for _ in range(count):
-            stats.on_outcome("us-east-1", Outcome(status=status, attempts=1))
+            stats.on_outcome((None, "us-east-1"), Outcome(status=status, attempts=1))
     return stats
 
 

@@ -1,4 +1,4 @@
-"""The scheduler in-process, against the in-process emulator over loopback: outcomes, waves and lanes."""
+"""The scheduler in-process, against the in-process emulator over loopback: outcomes, waves, domains."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import anyio
 
 from batchproxy.clients import ClientPool
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
+from batchproxy.engine.domains import Domains
+from batchproxy.engine.retry import RetryPolicy
+from batchproxy.engine.scheduler import Scheduler
+from batchproxy.engine.stats import RunStats
 from batchproxy.operations import PutProxy
-from batchproxy.ratelimit import RateLimits
-from batchproxy.retry import RetryPolicy
 from batchproxy.rows import Outcome, ProxySettings, Row, Status, Target
-from batchproxy.scheduler import Scheduler
-from batchproxy.stats import RunStats
 
 CREDENTIALS = ("AKIDSCHEDULERTEST01", "scheduler-test-secret")
 FAST, SLOW = "us-east-1", "eu-west-1"
@@ -77,13 +77,14 @@ def scheduler(
     waves: StubWaves | None = None,
     max_attempts: int = 3,
 ) -> Scheduler:
+    stats = RunStats()
+    domains = Domains.over_pool(clients, rate=0, burst=1, stats=stats, memory_rows=concurrency * 2)
     return Scheduler(
         operation=PutProxy(),
-        clients=clients,
-        limits=RateLimits(0, 1),
+        domains=domains,
         policy=RetryPolicy(max_attempts, base=0.05, cap=0.5),
         recorder=recorder,
-        stats=RunStats(),
+        stats=stats,
         concurrency=concurrency,
         grace_seconds=5,
         waves=waves,
@@ -162,25 +163,3 @@ async def test_waves_finish_completely_before_the_gate_and_a_gate_stop_skips_the
     assert {(o.status, o.error_message) for _, o, _ in recorder.lines[8:]} == {
         (Status.SKIPPED, "the gate said stop")
     }
-
-
-async def test_a_throttled_region_does_not_hold_back_a_fast_one() -> None:
-    """Two regions interleaved in the input, one throttled by the emulator to 2 requests/s: the fast
-    region's rows all finish long before the slow region's, instead of queueing behind them."""
-    slow = [make_row(n, SLOW) for n in range(1, 11)]
-    fast = [make_row(n, FAST) for n in range(11, 131)]
-    rows = sorted([*slow, *fast], key=lambda row: (row.number % 11, row.number))  # interleaved
-    recorder = ListRecorder()
-    async with against(rows, latency=0.01, region_rates={SLOW: 2.0}) as (_, clients):
-        started = time.monotonic()
-        control = await scheduler(clients, recorder, concurrency=4, max_attempts=20).run(iter(rows))
-
-    assert control.reason is None
-    assert {o.status for _, o, _ in recorder.lines} == {Status.OK}
-    done = {
-        region: max(at for row, _, at in recorder.lines if row.target.region == region) - started
-        for region in (FAST, SLOW)
-    }
-    # 10 rows at 2/s take about 4 s; 120 unthrottled rows at 4 in flight take well under one.
-    assert done[SLOW] > 3.0, done
-    assert done[FAST] < 1.5, done

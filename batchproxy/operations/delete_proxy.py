@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from batchproxy.operations.base import Applied, Caller
+from batchproxy.operations.journaled import Journaled
 from batchproxy.operations.proxy_state import read_proxy, snapshot_text
 from batchproxy.rows import Row
 
@@ -12,10 +13,12 @@ __all__ = ["DeleteProxy"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeleteProxy:
+class DeleteProxy(Journaled):
     snapshot: bool = False
 
     name = "DeleteVoiceConnectorProxy"
+    command = "delete"
+    extra_columns = ("previous_state",)
     needs_settings = False
     writes = True
 

@@ -1,13 +1,26 @@
-"""The read-only half of a rollout: what would each row's put change? (CONTRACT §8 ``plan``)."""
+"""The read-only half of a rollout: what would each row's put change? (CONTRACT §8 ``plan``).
+
+Outcomes go to a plan file, not a results journal: nothing is changed, so there is nothing to resume
+or retry, and the summary suggests no next command.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from batchproxy import columns
+from batchproxy import input as input_file
 from batchproxy.errors import CallFailed
-from batchproxy.operations.base import Applied, Caller
+from batchproxy.operations.base import Applied, Caller, NextCommands, OutputPaths, Sink, SinkOpening
+from batchproxy.operations.plan_file import PlanFile
 from batchproxy.operations.proxy_state import connector_exists, differences, read_proxy
-from batchproxy.rows import FailureKind, Row
+from batchproxy.rows import FailureKind, Outcome, Row
+
+if TYPE_CHECKING:
+    from batchproxy.config import RunConfig
 
 __all__ = ["PlanProxy"]
 
@@ -15,8 +28,26 @@ __all__ = ["PlanProxy"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanProxy:
     name = "GetVoiceConnectorProxy"
+    command = "plan"
     needs_settings = True
     writes = False
+    extra_columns = columns.PLAN_COLUMNS
+
+    def default_paths(self, input_path: Path) -> OutputPaths:
+        return OutputPaths(results=input_path.with_name(input_path.stem + ".plan.csv"))
+
+    def check(self, scan: input_file.Scan) -> None:
+        """Nothing to check beyond each row's own validation."""
+
+    def prepare(self, row: Row, header: input_file.Header) -> Row | Outcome:
+        return row
+
+    def open_sink(self, opening: SinkOpening) -> contextlib.AbstractContextManager[Sink]:
+        config = opening.config
+        return PlanFile.create(config.results_path, opening.header, force=config.force)
+
+    def next_commands(self, config: RunConfig) -> NextCommands:
+        return NextCommands()
 
     async def apply(self, row: Row, call: Caller) -> Applied:
         assert row.settings is not None, "plan rows are validated with settings"

@@ -7,6 +7,7 @@ from typing import Any
 
 from batchproxy.errors import CallFailed
 from batchproxy.operations.base import Applied, Caller
+from batchproxy.operations.journaled import Journaled
 from batchproxy.operations.proxy_state import differences, read_proxy, snapshot_text
 from batchproxy.rows import FailureKind, ProxySettings, Row
 
@@ -14,13 +15,15 @@ __all__ = ["PutProxy"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PutProxy:
+class PutProxy(Journaled):
     """Put each row's proxy settings; optionally read first to snapshot or to skip unchanged rows."""
 
     snapshot: bool = False
     skip_unchanged: bool = False
 
     name = "PutVoiceConnectorProxy"
+    command = "run"
+    extra_columns = ("previous_state", "action")
     needs_settings = True
     writes = True
 

@@ -1,22 +1,55 @@
-"""Rollback: put back what ``--snapshot`` recorded, or delete the proxy where there was none."""
+"""Rollback: put back what ``--snapshot`` recorded, or delete the proxy where there was none.
+
+Its input is a ``run --snapshot`` results file: the whole file is checked first (``check_snapshots``),
+and each row is prepared from its ``previous_state`` (``restorable``) before it is sent.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from batchproxy.operations.base import Applied, Caller
-from batchproxy.rows import Row
+from batchproxy import input as input_file
+from batchproxy.operations.base import Applied, Caller, NextCommands, OutputPaths
+from batchproxy.operations.journaled import Journaled, resume_argv, without
+from batchproxy.operations.restore_rows import check_snapshots, restorable
+from batchproxy.rows import Outcome, Row
+
+if TYPE_CHECKING:
+    from batchproxy.config import RunConfig
 
 __all__ = ["RestoreProxy"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RestoreProxy:
+class RestoreProxy(Journaled):
     """Rows carry the previous settings, or ``settings=None`` when the connector had no proxy before."""
 
     name = "RestoreVoiceConnectorProxy"
+    command = "rollback"
     needs_settings = False
     writes = True
+    extra_columns = ("action",)
+
+    def default_paths(self, input_path: Path) -> OutputPaths:
+        # CONTRACT §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
+        stem = input_path.with_name(input_path.stem + ".rollback")
+        return OutputPaths(
+            results=stem.with_name(stem.name + ".csv"), failures=stem.with_name(stem.name + ".failed.csv")
+        )
+
+    def check(self, scan: input_file.Scan) -> None:
+        check_snapshots(scan)
+
+    def prepare(self, row: Row, header: input_file.Header) -> Row | Outcome:
+        return restorable(row, header)
+
+    def next_commands(self, config: RunConfig) -> NextCommands:
+        # A failure report has no previous_state column, so rollback would refuse it: go on from the
+        # rollback's own journal instead.
+        resume = resume_argv(list(config.argv) or ["batchproxy", self.command, str(config.input_path)])
+        return NextCommands(resume=resume, retry=[*without(resume, "--retry-failed"), "--retry-failed"])
 
     async def apply(self, row: Row, call: Caller) -> Applied:
         connector = row.target.voice_connector_id

@@ -1,1 +1,2 @@
-"""What a run tells the operator: the event stream, the timeline, the HTML report and the summary."""
+"""What a run tells the operator: live progress, the summary, the event stream, the timeline and the HTML
+report."""

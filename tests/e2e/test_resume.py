@@ -303,9 +303,12 @@ def test_second_sigint_cancels_rows_in_flight_at_once(tmp_path: Path) -> None:
         args = run_args(source, emu.url, concurrency=concurrency, grace=60)
         process = start_cli(*args)
         try:
-            wait_until("the results file exists", results.exists)
-            time.sleep(0.8)  # the first requests are on the wire (each takes at least 3 s)
+            wait_until(
+                f"{concurrency} requests are on the wire",
+                lambda: int(emu.stats()["in_flight"]) >= concurrency,
+            )
             process.send_signal(signal.SIGINT)
+            # Not a wait for readiness: an observation window in which the process must NOT exit.
             time.sleep(0.3)
             assert process.poll() is None, "the first SIGINT must wait for the rows in flight"
             process.send_signal(signal.SIGINT)

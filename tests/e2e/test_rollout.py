@@ -563,7 +563,7 @@ def test_a_slow_region_does_not_hold_back_the_others(tmp_path: Path) -> None:
     first = accepted[0]
     assert sum(1 for at in accepted if at - first < 2.0) >= 2 * per_region
     assert accepted[-1] - first >= (per_region - 5) / 5 - 0.5
-    by_region = done.stdout.split("by region:")[1].splitlines()
+    by_region = done.stdout.split("by (profile, region):")[1].splitlines()
     for region in regions:
         assert any(line.split()[:4] == [region, str(per_region), "ok", "of"] for line in by_region), (
             done.stdout

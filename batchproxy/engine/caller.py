@@ -1,22 +1,37 @@
 """One API request for one row: rate permit, send, classify, retry — the ``Caller`` operations use.
 
-This is where the scheduler's limiter, the retry policy and the error boundary meet the SDK client.
-Each request that goes on the wire takes one permit and counts as one attempt (CONTRACT §7).
+This is where a domain's limiter, the retry policy and the error boundary meet the send seam
+(``transport.Send``). Each request that goes on the wire takes one permit and counts as one attempt
+(CONTRACT §7). The caller runs inside one of the scheduler's workers, and a worker *is* a concurrency
+slot: the permit is granted to a request that already holds its slot, so it is sent at once, and the
+rate ceiling holds exactly (no requests bunching up behind a second wait).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import anyio
-
+from batchproxy.engine.ratelimit import AdaptiveLimiter, Permit
+from batchproxy.engine.retry import RetryPolicy
+from batchproxy.engine.stats import Domain, RunStats
+from batchproxy.engine.transport import Send
 from batchproxy.errors import CallFailed, translate
-from batchproxy.ratelimit import AdaptiveLimiter
-from batchproxy.retry import RetryPolicy
 from batchproxy.rows import FailureKind
-from batchproxy.stats import RunStats
 
-__all__ = ["AuthBreaker", "BreakerOpen", "RowCaller"]
+__all__ = ["AuthBreaker", "Backlog", "BreakerOpen", "RowCaller"]
+
+
+class Backlog:
+    """How many of a domain's rows are backing off before a retry: each will want a permit soon.
+
+    The shared worker pool counts them as queued for the domain's limiter, so a throttled domain,
+    whose rows keep coming back for more permits, does not look ready and draw more workers in.
+    """
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
 
 
 class BreakerOpen(Exception):
@@ -55,36 +70,47 @@ class RowCaller:
     def __init__(
         self,
         *,
-        client: Any,
+        send: Send,
         limiter: AdaptiveLimiter,
         policy: RetryPolicy,
         stats: RunStats,
         breaker: AuthBreaker,
-        capacity: anyio.CapacityLimiter,
-        region: str,
+        domain: Domain,
+        backlog: Backlog | None = None,
     ) -> None:
-        self._client = client
+        self._send_request = send
         self._limiter = limiter
         self._policy = policy
         self._stats = stats
         self._breaker = breaker
-        self._capacity = capacity
-        self._region = region
+        self._domain = domain
+        self._backlog = backlog or Backlog()
+        self._backing_off = False
         self.attempts = 0
         self.http_status: int | None = None
         self.request_id = ""
+        self._permit: Permit | None = None  # taken ahead by ``take_permit``, for the first request
+
+    async def take_permit(self) -> None:
+        """Take the permit for the row's first request now (the worker that picked the row does)."""
+        if self._permit is None and not self._breaker.tripped:
+            self._permit = await self._limiter.acquire()
 
     async def __call__(self, method: str, **params: Any) -> dict[str, Any]:
         async def attempt(_number: int) -> dict[str, Any]:
+            self._done_backing_off()
             return await self._attempt(method, params)
 
-        return await self._policy.call(attempt, on_retry=self._on_retry)
+        try:
+            return await self._policy.call(attempt, on_retry=self._on_retry)
+        finally:
+            self._done_backing_off()
 
     async def _attempt(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if self._breaker.tripped:
             # Other rows' answers already showed the credentials are refused; do not send more.
             raise BreakerOpen
-        permit = await self._limiter.acquire()
+        permit, self._permit = self._permit or await self._limiter.acquire(), None
         try:
             response = await self._send(method, params)
         except Exception as exc:
@@ -97,26 +123,24 @@ class RowCaller:
         return response
 
     async def _send(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The request itself, holding one of the ``--concurrency`` slots while it is on the wire."""
-        async with self._capacity:
-            self.attempts += 1
-            self._stats.on_attempt(self._region)
-            self._stats.in_flight += 1
-            try:
-                response: dict[str, Any] = await getattr(self._client, method)(**params)
-            finally:
-                self._stats.in_flight -= 1
-        return response
+        """The request itself, right after its permit: the worker running this already is its slot."""
+        self.attempts += 1
+        self._stats.on_attempt(self._domain)
+        self._stats.in_flight += 1
+        try:
+            return await self._send_request(method, params)
+        finally:
+            self._stats.in_flight -= 1
 
-    def _note_failure(self, failure: CallFailed, permit: Any) -> None:
+    def _note_failure(self, failure: CallFailed, permit: Permit) -> None:
         self.http_status = failure.http_status
         self.request_id = failure.request_id or self.request_id
         self._breaker.observe(failure)
         if failure.kind is FailureKind.THROTTLED:
-            self._stats.on_throttle(self._region)
+            self._stats.on_throttle(self._domain)
             self._limiter.on_throttle(permit)
 
-    def _note_success(self, response: dict[str, Any], permit: Any) -> None:
+    def _note_success(self, response: dict[str, Any], permit: Permit) -> None:
         metadata = response.get("ResponseMetadata", {})
         self.http_status = metadata.get("HTTPStatusCode")
         self.request_id = metadata.get("RequestId", "")
@@ -125,3 +149,10 @@ class RowCaller:
 
     def _on_retry(self, attempt: int, failure: CallFailed, wait: float) -> None:
         self._stats.retries += 1
+        self._backing_off = True
+        self._backlog.count += 1
+
+    def _done_backing_off(self) -> None:
+        if self._backing_off:
+            self._backing_off = False
+            self._backlog.count -= 1

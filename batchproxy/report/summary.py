@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchproxy.engine.stats import RunStats
 from batchproxy.rows import Status
-from batchproxy.stats import RunStats
 
-__all__ = ["Summary", "render", "resume_command", "retry_command"]
+__all__ = ["Summary", "render"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
-    command: str  # "run", "delete", "rollback", "plan"
+    command: str  # the operation's command name, for the headline
     stats: RunStats
     results_path: Path | None
     failures_path: Path | None
@@ -42,7 +42,7 @@ def render(summary: Summary) -> str:
         f"  requests: {stats.attempts} sent, {stats.retries} retries, {stats.throttles} throttled (429); "
         f"{stats.elapsed:.1f} s, {stats.request_rate:.1f} req/s"
     )
-    lines.extend(_region_lines(stats))
+    lines.extend(_domain_lines(stats))
     lines.extend(f"  note:     {note}" for note in summary.notes)
     if summary.results_path is not None:
         lines.append(f"  results:  {summary.results_path}")
@@ -72,18 +72,21 @@ def _status_counts(stats: RunStats) -> str:
     return ", ".join(parts) + f" (of {stats.done})"
 
 
-def _region_lines(stats: RunStats) -> list[str]:
-    if len(stats.regions) < 2:
+def _domain_lines(stats: RunStats) -> list[str]:
+    """One line per (profile, region) when there is more than one: ``region``, or ``profile/region``."""
+    if len(stats.domains) < 2:
         return []
-    lines = ["  by region:"]
-    for name in sorted(stats.regions):
-        region = stats.regions[name]
-        done = sum(region.rows.values())
-        rate = region.attempts / region.elapsed if region.elapsed else 0.0
+    lines = ["  by (profile, region):"]
+    for key in sorted(stats.domains, key=lambda key: (key[0] or "", key[1])):
+        profile, region = key
+        counts = stats.domains[key]
+        done = sum(counts.rows.values())
+        rate = counts.attempts / counts.elapsed if counts.elapsed else 0.0
+        name = region if profile is None else f"{profile}/{region}"
         lines.append(
-            f"    {name:<16} {region.rows[Status.OK]:>7} ok of {done:<7} "
-            f"{region.attempts:>7} requests {region.throttles:>6} throttled "
-            f"{region.elapsed:8.1f} s {rate:8.1f} req/s"
+            f"    {name:<16} {counts.rows[Status.OK]:>7} ok of {done:<7} "
+            f"{counts.attempts:>7} requests {counts.throttles:>6} throttled "
+            f"{counts.elapsed:8.1f} s {rate:8.1f} req/s"
         )
     return lines
 
@@ -97,44 +100,3 @@ def _next_steps(summary: Summary) -> list[str]:
             lines.append(f"  or:       {shlex.join(summary.resume_argv)}")
         return lines
     return []
-
-
-def resume_command(argv: list[str]) -> list[str]:
-    """The command line that continues this run from its results file."""
-    return [*_without(argv, "--force", "--resume"), "--resume"]
-
-
-def retry_command(argv: list[str], command: str, input_path: Path, failures: Path) -> list[str]:
-    """The command line that re-applies what did not succeed."""
-    if command == "rollback":
-        # A failure report has no previous_state column, so rollback would refuse it: go on from the
-        # rollback's own journal instead.
-        return [*_without(resume_command(argv), "--retry-failed"), "--retry-failed"]
-    return _retry_on_failures(argv, command, input_path, failures)
-
-
-def _without(argv: list[str], *flags: str) -> list[str]:
-    return [arg for arg in argv if arg not in flags]
-
-
-def _retry_on_failures(argv: list[str], command: str, input_path: Path, failures: Path) -> list[str]:
-    """The same command on the failure report, with its own default output paths."""
-    kept = _drop_options(argv[2:], {"--results", "--failures"}, {"--force", "--resume", "--retry-failed"})
-    kept = [arg for arg in kept if arg != str(input_path)]
-    return [argv[0] if argv else "batchproxy", command, str(failures), *kept]
-
-
-def _drop_options(args: list[str], with_value: set[str], flags: set[str]) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        name = arg.split("=", 1)[0]
-        if name in with_value:
-            skip = "=" not in arg
-            continue
-        if name not in flags:
-            out.append(arg)
-    return out

@@ -82,6 +82,18 @@ class TokenBucket:
         self.granted += 1
         return self._clock.now()
 
+    def ready_in(self, ahead: int = 0) -> float:
+        """Seconds until an ``acquire`` started now would be granted, behind the waiters already queued
+        and ``ahead`` more requests known to be coming (rows backing off before a retry).
+
+        The shared worker pool asks every domain this, to pick the one that can send soonest.
+        """
+        if self._rate == 0:
+            return 0.0
+        self._refill()
+        missing = self.waiting + ahead + 1.0 - self._tokens
+        return 0.0 if missing <= 1e-9 else missing / self._rate
+
     def set_rate(self, rate: float, burst: float | None = None) -> None:
         """Change the rate (and optionally the burst) now; the head waiter recomputes its wait."""
         burst = self._burst if burst is None else burst

@@ -1,10 +1,13 @@
 """The scheduler: rows in, outcomes out, under the concurrency and rate ceilings.
 
-One anyio task group owns everything: a producer that feeds rows (wave by wave) into one lane per
-(profile, region), workers per lane that each carry one row at a time through its operation, and the
-watchers for signals, the journal's group commit and the progress display. The lanes are the
-backpressure: the reader runs only a few rows ahead of the workers, so memory does not grow with the
-input, and a slow region's backlog never stops the other regions' rows (see ``lanes``).
+One anyio task group owns everything: a producer that feeds rows (wave by wave) into the queue of their
+(profile, region) domain, ONE shared pool of ``--concurrency`` workers, and the watchers for signals,
+the journal's group commit and the progress display. A worker *is* a concurrency slot: it takes the
+next row from the domain that can send soonest (its limiter's ``ready_in``), so a throttled domain never
+holds the pool while rows of other domains could go, and each request is sent the moment its rate
+permit is granted — the ceiling of every domain holds exactly. The queues are the backpressure: the
+reader runs only a few rows ahead of the workers, so memory does not grow with the input, and a slow
+domain's backlog never stops the other domains' rows (see ``queue``).
 
 Stopping, whatever the reason (signal, failure threshold, auth breaker), goes one way: no new rows
 start, rows in flight finish within the grace period or are cancelled, and every row that did not reach
@@ -19,28 +22,23 @@ import signal
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import anyio
-from anyio.abc import TaskGroup
 
-from batchproxy.calls import AuthBreaker, BreakerOpen, RowCaller
-from batchproxy.clients import ClientPool, Domain
+from batchproxy.engine.caller import BreakerOpen, RowCaller
+from batchproxy.engine.domains import Domains, RateDomain
+from batchproxy.engine.outcomes import failed, ok, skipped
+from batchproxy.engine.retry import RetryPolicy
+from batchproxy.engine.stats import RunStats
 from batchproxy.errors import CallFailed
-from batchproxy.lanes import Lane, Lanes
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation
-from batchproxy.ratelimit import RateLimits
-from batchproxy.retry import RetryPolicy
 from batchproxy.rows import FailureKind, Outcome, Row, Status
-from batchproxy.stats import RunStats
 
 __all__ = ["Background", "Recorder", "Scheduler", "StopControl", "Waves"]
 
-Background = Callable[
-    [], Coroutine[Any, Any, None]
-]  # a task that runs beside the workers until they are done
+Background = Callable[[], Coroutine[Any, Any, None]]  # runs beside the workers until they are done
 
 log = get_logger(__name__)
 
@@ -77,15 +75,18 @@ class Waves(Protocol):
 
 @dataclass(slots=True)
 class StopControl:
-    """Why the run is stopping, if it is. The first reason given wins."""
+    """Why the run is stopping, if it is. The first reason given wins; ``on_stop`` hears of it."""
 
     reason: str | None = None
     interrupted: bool = False
+    on_stop: Callable[[], None] | None = None
 
     def stop(self, reason: str, *, interrupted: bool = False) -> None:
         if self.reason is None:
             self.reason = reason
             self.interrupted = interrupted
+            if self.on_stop is not None:
+                self.on_stop()
 
     @property
     def stopping(self) -> bool:
@@ -97,8 +98,7 @@ class Scheduler:
         self,
         *,
         operation: Operation,
-        clients: ClientPool,
-        limits: RateLimits,
+        domains: Domains,
         policy: RetryPolicy,
         recorder: Recorder,
         stats: RunStats,
@@ -108,8 +108,7 @@ class Scheduler:
         handle_signals: bool = True,
     ) -> None:
         self._operation = operation
-        self._clients = clients
-        self._limits = limits
+        self._domains = domains
         self._policy = policy
         self._recorder = recorder
         self._stats = stats
@@ -117,18 +116,14 @@ class Scheduler:
         self._grace = grace_seconds
         self._waves = waves
         self._handle_signals = handle_signals
-        # One per (profile, region): one account's refused credentials must not stop the others' rows.
-        self._breakers: dict[Domain, AuthBreaker] = {}
-        self._refused: set[Domain] = set()
         self._read_all = False  # the producer has handed out the last row
-        self.control = StopControl()
-        self._dispatched = 0  # rows handed to the workers
+        self._producing = True  # the producer may still hand out rows
+        self.control = StopControl(on_stop=self._wake_everyone)
+        self._dispatched = 0  # rows handed to the domains' queues
         self._finished = 0  # of those, rows with an outcome
         self._caught_up = anyio.Event()
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
-        self._capacity = anyio.CapacityLimiter(self._concurrency)
-        self._lanes = Lanes(memory_rows=self._concurrency * 2)
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
         """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
@@ -149,47 +144,57 @@ class Scheduler:
                 outer.start_soon(task)
             with self._work_scope:
                 async with anyio.create_task_group() as workers:
-                    workers.start_soon(self._produce, rows, workers)
+                    workers.start_soon(self._produce, rows)
+                    for _ in range(self._concurrency):
+                        workers.start_soon(self._work)
             outer.cancel_scope.cancel()
+
+    def _stop(self, reason: str, *, interrupted: bool = False) -> None:
+        self.control.stop(reason, interrupted=interrupted)
+
+    def _wake_everyone(self) -> None:
+        """The run is stopping: idle workers and a waiting reader wake up, see it and leave."""
+        self._domains.rows_changed()
+        self._domains.room_changed()
 
     # -- producer ---------------------------------------------------------------------------------
 
-    async def _produce(self, rows: Iterator[Row], workers: TaskGroup) -> None:
+    async def _produce(self, rows: Iterator[Row]) -> None:
         try:
-            sizes = self._waves.sizes() if self._waves else None
-            left = next(sizes) if sizes else -1
-            wave = 0
-            for row in rows:
-                # Held until its lane takes it: if the run stops first, _skip_rest records it.
-                self._handing_over = row
-                if sizes is not None and left == 0:
-                    # A wave ends only when a row follows it: no pause or question after the last one.
-                    if reason := await self._finish_wave(wave):
-                        self.control.stop(reason)
-                        return
-                    wave, left = wave + 1, next(sizes)
-                lane = self._lane_for(row, workers)
-                await self._lanes.wait_for_room(lane)
-                lane.put(row)
-                self._handing_over = None
-                self._dispatched += 1
-                if self.control.stopping:
-                    return
-                left -= 1
-            self._read_all = True
-            self._stop_if_all_refused()
+            if await self._feed(rows):
+                self._read_all = True
+                self._stop_if_all_refused()
+                for domain in list(self._domains):
+                    await self._release_if_done(domain)
         finally:
-            self._lanes.close()
+            self._producing = False
+            self._domains.rows_changed()
 
-    def _lane_for(self, row: Row, workers: TaskGroup) -> Lane:
-        """The row's (profile, region) lane; a new lane gets its own workers."""
-        lane, created = self._lanes.lane(row.target.domain)
-        if created:
-            # A full set per lane: workers only wait on their region's rate limiter, while the
-            # shared concurrency ceiling is held just for the time a request is on the wire.
-            for _ in range(self._concurrency):
-                workers.start_soon(self._work, lane)
-        return lane
+    async def _feed(self, rows: Iterator[Row]) -> bool:
+        """Hand every row to its domain's queue, wave by wave; False when the run stopped first."""
+        sizes = self._waves.sizes() if self._waves else None
+        left = next(sizes) if sizes else -1
+        wave = 0
+        for row in rows:
+            # Held until its queue takes it: if the run stops first, _skip_rest records it.
+            self._handing_over = row
+            if sizes is not None and left == 0:
+                # A wave ends only when a row follows it: no pause or question after the last one.
+                if reason := await self._finish_wave(wave):
+                    self._stop(reason)
+                    return False
+                wave, left = wave + 1, next(sizes)
+            domain = self._domains.get(row.target.domain)
+            while not (self._domains.has_room(domain) or self.control.stopping):
+                await self._domains.wait_room()
+            if self.control.stopping:
+                return False  # the row stays in hand: _skip_rest records it
+            domain.queue.put(row)
+            self._handing_over = None
+            self._dispatched += 1
+            self._domains.rows_changed()
+            left -= 1
+        return True
 
     async def _finish_wave(self, wave: int) -> str | None:
         """Wait until every row handed out so far has an outcome, then let the rollout gate decide."""
@@ -201,48 +206,76 @@ class Scheduler:
 
     # -- workers ----------------------------------------------------------------------------------
 
-    async def _work(self, lane: Lane) -> None:
-        while (row := await lane.get()) is not None:
-            self._lanes.taken()
-            domain = row.target.domain
-            if self.control.stopping or domain in self._refused:
-                self._record(row, _skipped(self.control.reason or self._refusal(domain), attempts=0))
+    async def _work(self) -> None:
+        """One concurrency slot: carry rows, each from the domain that can send soonest."""
+        while not self.control.stopping:
+            picked = self._domains.soonest()
+            if picked is None:
+                if not self._producing:
+                    return
+                await self._domains.wait_rows()
                 continue
-            await self._carry(row)
+            domain, wait = picked
+            if wait > 0:
+                # Not yet: look again when its permit is due, or sooner if other rows arrive.
+                with anyio.move_on_after(wait):
+                    await self._domains.wait_rows()
+                continue
+            row = domain.queue.take()
+            self._domains.room_changed()
+            if domain.refused:
+                self._record(row, skipped(self._refusal(domain), attempts=0))
+                continue
+            await self._carry(domain, row)
+            await self._release_if_done(domain)
 
-    async def _carry(self, row: Row) -> None:
+    async def _carry(self, domain: RateDomain, row: Row) -> None:
         started = time.monotonic()
-        client = await self._clients.client(row.target.domain)
-        caller = RowCaller(
-            client=client,
-            limiter=self._limits.for_domain(row.target.domain),
-            policy=self._policy,
-            stats=self._stats,
-            breaker=self._breaker(row.target.domain),
-            capacity=self._capacity,
-            region=row.target.region,
-        )
+        domain.carrying += 1
         try:
+            caller = RowCaller(
+                send=await domain.send(),
+                limiter=domain.limiter,
+                policy=self._policy,
+                stats=self._stats,
+                breaker=domain.breaker,
+                domain=domain.key,
+                backlog=domain.backlog,
+            )
+            await self._apply(domain, row, caller, started)
+        finally:
+            domain.carrying -= 1
+
+    async def _apply(self, domain: RateDomain, row: Row, caller: RowCaller, started: float) -> None:
+        try:
+            # The permit for the row's first request, taken now: this worker chose the domain because
+            # it could grant one, and other workers see the domain's queue of waiters grow at once.
+            await caller.take_permit()
             applied = await self._operation.apply(row, caller)
         except anyio.get_cancelled_exc_class():
             # Cancelled mid-request: it may have reached AWS. ``skipped`` makes --resume send it again.
             kind = FailureKind.UNKNOWN_OUTCOME if caller.attempts else None
-            self._record(row, _skipped("Cancelled", caller.attempts, started, caller, kind))
+            self._record(row, skipped("Cancelled", caller.attempts, started, caller, kind))
             raise
         except BreakerOpen:
-            self._record(row, _skipped("AuthFailed", caller.attempts, started, caller))
+            self._record(row, skipped("AuthFailed", caller.attempts, started, caller))
         except CallFailed as failure:
-            self._record(row, _failed(failure, caller, started))
-            self._check_breaker(row.target.domain)
+            self._record(row, failed(failure, caller, started))
+            self._check_breaker(domain)
         else:
-            self._record(row, _ok(applied.extra, caller, started))
+            self._record(row, ok(applied.extra, caller, started))
+
+    async def _release_if_done(self, domain: RateDomain) -> None:
+        """After a domain's last row: its client goes back (``Domains.release``)."""
+        if self._read_all and domain.queue.empty and not domain.carrying:
+            await self._domains.release(domain)
 
     def _record(self, row: Row, outcome: Outcome) -> None:
         self._recorder.record(row, outcome)
         self._finished += 1
         if self._finished >= self._dispatched:
             self._caught_up.set()
-        self._stats.on_outcome(row.target.region, outcome)
+        self._stats.on_outcome(row.target.domain, outcome)
         if outcome.status is Status.FAILED:
             log.warning(
                 "row failed",
@@ -254,36 +287,32 @@ class Scheduler:
                 attempts=outcome.attempts,
             )
         if self._waves is not None and (reason := self._waves.after_outcome(self._stats)):
-            self.control.stop(reason)
+            self._stop(reason)
 
-    def _breaker(self, domain: Domain) -> AuthBreaker:
-        breaker = self._breakers.get(domain)
-        if breaker is None:
-            breaker = self._breakers[domain] = AuthBreaker(threshold=min(self._concurrency, 5))
-        return breaker
-
-    def _check_breaker(self, domain: Domain) -> None:
-        """A domain whose credentials are refused gets no more requests: its workers skip its rows.
+    def _check_breaker(self, domain: RateDomain) -> None:
+        """A domain whose credentials are refused gets no more requests: its rows are skipped.
 
         The run does not stop for it, since rows further down may belong to a profile whose key works
         (the reader is only a few rows ahead). Once every row is read and every domain is refused, the
         run counts as stopped by the breaker, so the summary says why.
         """
-        if domain in self._refused or not self._breaker(domain).tripped or self.control.stopping:
+        if domain.refused or not domain.breaker.tripped or self.control.stopping:
             return
-        self._refused.add(domain)
-        profile, region = domain
+        domain.refused = True
+        profile, region = domain.key
         log.warning("credentials refused: skipping the rest of its rows", profile=profile, region=region)
+        self._domains.rows_changed()  # its queued rows can be skipped right away
         self._stop_if_all_refused()
 
     def _stop_if_all_refused(self) -> None:
-        if self._read_all and self._refused and self._refused.issuperset(self._lanes.by_domain):
-            self.control.stop(self._refusal(next(iter(self._refused))))
+        domains = list(self._domains)
+        if self._read_all and domains and all(domain.refused for domain in domains):
+            self._stop(self._refusal(domains[0]))
 
-    def _refusal(self, domain: Domain) -> str:
-        breaker = self._breaker(domain)
+    def _refusal(self, domain: RateDomain) -> str:
+        breaker = domain.breaker
         code = breaker.last_failure.code if breaker.last_failure else "AuthFailed"
-        profile, region = domain
+        profile, region = domain.key
         where = f"in {region}" if profile is None else f"for profile {profile} in {region}"
         return (
             f"the first {breaker.threshold} requests {where} were all refused ({code}): "
@@ -300,7 +329,7 @@ class Scheduler:
                     self._work_scope.cancel()
                     return
                 name = signal.Signals(signum).name
-                self.control.stop(f"interrupted by {name}", interrupted=True)
+                self._stop(f"interrupted by {name}", interrupted=True)
                 log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
                 self._work_scope.deadline = anyio.current_time() + self._grace
 
@@ -308,11 +337,11 @@ class Scheduler:
         """Record ``skipped`` for rows still queued or never read, so every row has a line."""
         reason = self.control.reason or "Aborted"
         if self._handing_over is not None:
-            self._record(self._handing_over, _skipped(reason, attempts=0))
-        for row in self._lanes.drain():
-            self._record(row, _skipped(reason, attempts=0))
+            self._record(self._handing_over, skipped(reason, attempts=0))
+        for row in self._domains.drain():
+            self._record(row, skipped(reason, attempts=0))
         for row in rows:
-            self._record(row, _skipped(reason, attempts=0))
+            self._record(row, skipped(reason, attempts=0))
 
 
 @contextlib.contextmanager
@@ -324,57 +353,3 @@ def _collector_tuned() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(young, *older)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _elapsed_ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _ok(extra: dict[str, str], caller: RowCaller, started: float) -> Outcome:
-    return Outcome(
-        status=Status.OK,
-        attempts=caller.attempts,
-        http_status=caller.http_status,
-        request_id=caller.request_id,
-        duration_ms=_elapsed_ms(started),
-        finished_at=_now(),
-        extra=extra,
-    )
-
-
-def _failed(failure: CallFailed, caller: RowCaller, started: float) -> Outcome:
-    return Outcome(
-        status=Status.FAILED,
-        attempts=caller.attempts,
-        http_status=failure.http_status,
-        error_code=failure.code,
-        error_message=failure.message,
-        failure_kind=failure.kind,
-        request_id=failure.request_id or caller.request_id,
-        duration_ms=_elapsed_ms(started),
-        finished_at=_now(),
-    )
-
-
-def _skipped(
-    reason: str,
-    attempts: int,
-    started: float | None = None,
-    caller: RowCaller | None = None,
-    kind: FailureKind | None = None,
-) -> Outcome:
-    return Outcome(
-        status=Status.SKIPPED,
-        attempts=attempts,
-        http_status=caller.http_status if caller else None,
-        error_code="Cancelled" if reason == "Cancelled" else "NotAttempted",
-        error_message=reason,
-        failure_kind=kind,
-        request_id=caller.request_id if caller else "",
-        duration_ms=_elapsed_ms(started) if started is not None else 0,
-        finished_at=_now(),
-    )

@@ -1,6 +1,7 @@
 """Live counters of a run: what the progress display shows and the summary reports.
 
-One ``RunStats`` per run, mutated only from the event loop thread, read by the progress display.
+One ``RunStats`` per run, mutated only from the event loop thread, read by the progress display. Each
+(profile, region) has its ``DomainStats`` inside it, which that domain's ``RateDomain`` keeps up to date.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from dataclasses import dataclass, field
 
 from batchproxy.rows import Outcome, Status
 
-__all__ = ["RegionStats", "RunStats"]
+__all__ = ["Domain", "DomainStats", "RunStats"]
+
+Domain = tuple[str | None, str]
+"""(profile, region): the unit that shares one client, one rate ceiling and one view of throttling."""
 
 
 @dataclass(slots=True)
-class RegionStats:
+class DomainStats:
+    """One (profile, region)'s counters: rows by status, requests, throttles, first and last times."""
+
     rows: Counter[str] = field(default_factory=Counter)
     attempts: int = 0
     throttles: int = 0
@@ -41,7 +47,7 @@ class RunStats:
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
-    regions: dict[str, RegionStats] = field(default_factory=dict)
+    domains: dict[Domain, DomainStats] = field(default_factory=dict)
 
     @property
     def done(self) -> int:
@@ -57,28 +63,31 @@ class RunStats:
         """Requests per second over the run so far, retries included."""
         return self.attempts / self.elapsed if self.elapsed > 0 else 0.0
 
-    def region(self, name: str) -> RegionStats:
-        stats = self.regions.get(name)
+    def domain(self, key: Domain) -> DomainStats:
+        stats = self.domains.get(key)
         if stats is None:
-            stats = self.regions[name] = RegionStats()
+            stats = self.domains[key] = DomainStats()
         return stats
 
-    def on_attempt(self, region: str) -> None:
+    def on_attempt(self, key: Domain) -> None:
         self.attempts += 1
-        stats = self.region(region)
+        stats = self.domain(key)
         stats.attempts += 1
         if stats.first_sent is None:
             stats.first_sent = time.monotonic()
 
-    def on_throttle(self, region: str) -> None:
+    def on_throttle(self, key: Domain) -> None:
         self.throttles += 1
-        self.region(region).throttles += 1
+        self.domain(key).throttles += 1
 
-    def on_outcome(self, region: str, outcome: Outcome) -> None:
+    def on_outcome(self, key: Domain | None, outcome: Outcome) -> None:
+        """Count ``outcome``; ``key`` is None for a row with no domain (an invalid row)."""
         self.statuses[outcome.status] += 1
         if outcome.error_code and outcome.status is not Status.OK:
             self.error_codes[outcome.error_code] += 1
-        stats = self.region(region)
+        if key is None:
+            return
+        stats = self.domain(key)
         stats.rows[outcome.status] += 1
         if outcome.attempts:
             stats.last_done = time.monotonic()

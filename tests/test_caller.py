@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import pytest
 
-from batchproxy.calls import AuthBreaker, BreakerOpen, RowCaller
 from batchproxy.clients import ClientPool
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
+from batchproxy.engine.caller import AuthBreaker, BreakerOpen, RowCaller
+from batchproxy.engine.ratelimit import AdaptiveLimiter
+from batchproxy.engine.retry import RetryPolicy
+from batchproxy.engine.stats import RunStats
+from batchproxy.engine.transport import ClientSend
 from batchproxy.errors import CallFailed
-from batchproxy.ratelimit import RateLimits
-from batchproxy.retry import RetryPolicy
 from batchproxy.rows import FailureKind
-from batchproxy.stats import RunStats
+from tests.conftest import DENIED_KEY
 
 OPERATION = "PutVoiceConnectorProxy"
 REGION = "us-east-1"
-DENIED_KEY = "AKIDDENIEDBYEMULATOR"
 PUT: dict[str, Any] = {
     "VoiceConnectorId": "vc-1",
     "DefaultSessionExpiryMinutes": 45,
@@ -87,22 +88,12 @@ def test_breaker_threshold_is_at_least_one() -> None:
 # -- RowCaller through the in-process emulator ----------------------------------------------------
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """An emulator with ``vc-1`` in us-east-1 that refuses ``DENIED_KEY``; faults are set per test."""
-    config = EmulatorConfig(
-        seed=23, connectors=((REGION, "vc-1"),), denied_access_keys=frozenset({DENIED_KEY})
-    )
-    async with serve(config) as running:
-        yield running
-
-
 class _Harness:
     """What one scheduler worker gives a RowCaller: a client, a limiter, the policy, stats, breaker."""
 
     def __init__(self, client: Any, *, max_attempts: int, breaker: AuthBreaker | None = None) -> None:
         self.stats = RunStats()
-        self.limits = RateLimits(0, 1)
+        self.limiter = AdaptiveLimiter(0, 1)
         self.breaker = breaker or AuthBreaker(threshold=5)
         self._client = client
         # Real sleeps, kept short: the waits themselves are tests/test_retry.py's subject.
@@ -110,27 +101,18 @@ class _Harness:
 
     def caller(self) -> RowCaller:
         return RowCaller(
-            client=self._client,
-            limiter=self.limits.for_domain((None, REGION)),
+            send=ClientSend(self._client),
+            limiter=self.limiter,
             policy=self._policy,
             stats=self.stats,
             breaker=self.breaker,
-            capacity=anyio.CapacityLimiter(4),
-            region=REGION,
+            domain=(None, REGION),
         )
 
 
 @pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[Any]:
-    pool = ClientPool(
-        endpoint_url=emulator.url,
-        max_connections=4,
-        connect_timeout=5,
-        read_timeout=5,
-        static_credentials=("AKIDROWCALLERTEST001", "not-a-secret"),
-    )
-    async with pool:
-        yield await pool.client((None, REGION))
+async def client(client_pool: ClientPool) -> Any:
+    return await client_pool.client((None, REGION))
 
 
 async def _call(caller: RowCaller) -> dict[str, Any]:
@@ -187,7 +169,7 @@ async def test_throttles_are_counted_and_reported_to_the_limiter(emulator: Emula
     failure = await _fails(caller)
     assert (failure.kind, caller.attempts, caller.http_status) == (FailureKind.THROTTLED, 4, 429)
     assert harness.stats.throttles == 4
-    assert harness.limits.for_domain((None, REGION)).statistics().throttles == 4
+    assert harness.limiter.statistics().throttles == 4
 
 
 async def test_not_found_is_not_retried(emulator: Emulator, client: Any) -> None:

@@ -20,10 +20,10 @@ import anyio
 import click
 
 from batchproxy.config import WaveConfig
+from batchproxy.engine.stats import RunStats
 from batchproxy.errors import UsageError
 from batchproxy.logs import get_logger
 from batchproxy.rows import Status
-from batchproxy.stats import RunStats
 
 __all__ = ["Rollout", "build_rollout", "parse_duration", "parse_max_failures", "parse_wave_sizes"]
 

@@ -31,9 +31,8 @@ paces the permits), and here:
     * Saved-up burst is dropped at each decrease, and the burst never exceeds one second's worth.
     * The rate stays within [floor, ceiling]; after a cut to the floor it is back within a minute.
 
-``RateLimits``
-    The registry: one ``AdaptiveLimiter`` per domain, created on first use, so a throttled region does
-    not slow down the others.
+One limiter per domain is owned by that domain's ``domains.RateDomain``, so a throttled region does
+not slow down the others.
 
 The clock is injected (``bucket.Clock``) so that all of this is tested in virtual time.
 """
@@ -42,10 +41,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from batchproxy.bucket import REAL_CLOCK, AnyioClock, Clock, TokenBucket, check_rate_and_burst
+from batchproxy.engine.bucket import REAL_CLOCK, AnyioClock, Clock, TokenBucket, check_rate_and_burst
 
 __all__ = [
     "DEFAULT_BETA",
@@ -58,7 +56,6 @@ __all__ = [
     "Domain",
     "LimiterStatistics",
     "Permit",
-    "RateLimits",
     "TokenBucket",
 ]
 
@@ -165,6 +162,11 @@ class AdaptiveLimiter:
         sent_at = await self._bucket.acquire()
         self._sent.note(sent_at)
         return Permit(sent_at=sent_at, epoch=self._decreases)
+
+    def ready_in(self, ahead: int = 0) -> float:
+        """Seconds until ``acquire`` would grant a permit, after those waiting and ``ahead`` more."""
+        self._retune()
+        return self._bucket.ready_in(ahead)
 
     def on_throttle(self, permit: Permit) -> bool:
         """A request was throttled (429). Returns True when this lowered the rate."""
@@ -320,45 +322,3 @@ class _RateMeter:
     def _forget_before(self, horizon: float) -> None:
         while self._times and self._times[0] <= horizon:
             self._times.popleft()
-
-
-class RateLimits:
-    """One ``AdaptiveLimiter`` per (profile, region), created on first use (CONTRACT §7)."""
-
-    def __init__(
-        self,
-        ceiling: float,
-        burst: float = 1.0,
-        *,
-        clock: Clock = REAL_CLOCK,
-        start_rates: Mapping[Domain, float] | None = None,
-        floor: float = DEFAULT_FLOOR,
-    ) -> None:
-        check_rate_and_burst(ceiling, burst)
-        self.ceiling = ceiling
-        self._burst = burst
-        self._clock = clock
-        self._start_rates = dict(start_rates or {})
-        self._floor = floor
-        self._limiters: dict[Domain, AdaptiveLimiter] = {}
-
-    def for_domain(self, domain: Domain) -> AdaptiveLimiter:
-        """The limiter of ``domain``; the first call creates it, at its learned rate if one was given."""
-        limiter = self._limiters.get(domain)
-        if limiter is None:
-            limiter = self._limiters[domain] = AdaptiveLimiter(
-                self.ceiling,
-                self._burst,
-                clock=self._clock,
-                start_rate=self._start_rates.get(domain),
-                floor=self._floor,
-            )
-        return limiter
-
-    def statistics(self) -> dict[Domain, LimiterStatistics]:
-        return {domain: limiter.statistics() for domain, limiter in self._limiters.items()}
-
-    def learned_rates(self) -> dict[Domain, float]:
-        """Rates worth keeping for the next run: only domains where throttling taught us something."""
-        rates = {domain: limiter.learned_rate for domain, limiter in self._limiters.items()}
-        return {domain: rate for domain, rate in rates.items() if rate is not None}

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column
 
+from batchproxy.engine.stats import RunStats
 from batchproxy.rows import Status
-from batchproxy.stats import RunStats
 
 __all__ = ["ProgressDisplay"]
 

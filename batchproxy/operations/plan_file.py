@@ -18,6 +18,7 @@ from batchproxy.errors import UsageError
 from batchproxy.journal import Layout, spreadsheet_safe
 from batchproxy.journal.files import atomic_replace
 from batchproxy.journal.layout import LineFormatter
+from batchproxy.operations.base import Background, SinkEnding, SinkResult
 from batchproxy.rows import Outcome, Row, Status
 
 __all__ = ["PlanFile"]
@@ -26,13 +27,14 @@ ERROR = "error"
 
 
 class PlanFile:
-    """A ``scheduler.Recorder`` that writes the plan file on ``close`` (atomically, mode 0600)."""
+    """The plan command's ``Sink``: writes the plan file on ``finish`` or ``close`` (atomically, 0600)."""
 
     def __init__(self, path: Path, header: Sequence[str]) -> None:
         self.path = path
         self._layout = Layout.for_input(header)
         self._lines: list[tuple[int, list[str]]] = []
         self._actions: Counter[str] = Counter()
+        self._closed = False
 
     @classmethod
     def create(cls, path: Path, header: Sequence[str], *, force: bool) -> PlanFile:
@@ -57,17 +59,31 @@ class PlanFile:
             action = "skipped"
         self._add(row.number, row.values, action, outcome.extra.get("changes", ""), outcome)
 
-    def record_invalid(self, row: input_file.InvalidRow) -> None:
+    def record_invalid(self, row: input_file.InvalidRow, outcome: Outcome) -> None:
         self._actions[ERROR] += 1
         self._lines.append(
-            (row.number, [*self._cells(row.number, row.values), ERROR, "", "InvalidInput", row.message])
+            (
+                row.number,
+                [*self._cells(row.number, row.values), ERROR, "", outcome.error_code, outcome.error_message],
+            )
         )
 
     def action_counts(self) -> list[str]:
         counts = ", ".join(f"{n} {action}" for action, n in sorted(self._actions.items()))
         return [f"plan: {counts}"] if counts else []
 
+    def background(self) -> Sequence[Background]:
+        return ()
+
+    def finish(self, ending: SinkEnding) -> SinkResult:
+        self.close()
+        failed = ending.stats.statuses[Status.FAILED]
+        return SinkResult(not_ok=failed, results_path=self.path, notes=self.action_counts())
+
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._lines.sort(key=lambda line: line[0])
         to_line = LineFormatter()
         with atomic_replace(self.path) as out:
