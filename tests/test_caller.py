@@ -213,7 +213,7 @@ async def test_a_refused_connection_is_transient(client: Any) -> None:
     async with pool:
         caller = _Harness(await pool.client((None, REGION)), max_attempts=2).caller()
         failure = await _fails(caller)
-    assert (failure.kind, failure.code, caller.attempts) == (FailureKind.TRANSIENT, "ConnectionError", 2)
+    assert (failure.kind, failure.code, caller.attempts) == (FailureKind.TRANSIENT, "ConnectionRefused", 2)
 
 
 async def test_denied_credentials_trip_the_shared_breaker(emulator: Emulator) -> None:
