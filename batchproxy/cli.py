@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,6 +77,9 @@ def _target_options(func: F) -> F:
         click.option("--region", help="Region for rows with no Region column value (as in the AWS CLI)."),
         click.option("--profile", help="AWS profile for rows with no Profile column value."),
         click.option("--endpoint-url", help="Send requests here instead of AWS (as in the AWS CLI)."),
+        click.option("--role-name", help="Role to assume in the account of each row's AccountId."),
+        click.option("--external-id", help="External id passed to every AssumeRole."),
+        click.option("--role-session-name", help="AssumeRole session name; default batchproxy-<run id>."),
         _defaulted(
             "--rate",
             click.FloatRange(min=0),
@@ -204,6 +208,9 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
             max_failures=opts.get("max_failures"),
         ),
         argv=_invocation(),
+        role_name=opts.get("role_name"),
+        external_id=opts.get("external_id"),
+        role_session_name=opts.get("role_session_name") or f"batchproxy-{secrets.token_hex(4)}",
     )
 
 
