@@ -273,9 +273,11 @@ def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
 @main.command()
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
 @click.option("--region", help="Region for rows with no Region column value.")
+@click.option("--role-name", help="Role to assume in the account of each row's AccountId.")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 @_exits
-def validate(input_csv: Path, region: str | None, log_format: str | None) -> int:
+def validate(input_csv: Path, region: str | None, role_name: str | None, log_format: str | None) -> int:
     """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
 
-    return validate_input(input_csv, region=region or os.environ.get("AWS_REGION") or None)
+    region = region or os.environ.get("AWS_REGION") or None
+    return validate_input(input_csv, region=region, role_name=role_name)

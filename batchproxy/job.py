@@ -102,10 +102,10 @@ def run(config: RunConfig, operation: Operation) -> ExitCode:
     return finished.exit_code
 
 
-def validate(path: Path, *, region: str | None) -> ExitCode:
+def validate(path: Path, *, region: str | None, role_name: str | None = None) -> ExitCode:
     """``validate``: the scan a run would do, and nothing else."""
     regions = row_regions(region=region, env_region=None, profile=None, emulate=False)
-    scan = _scan(path, regions=regions, needs_settings=True)
+    scan = _scan(path, regions=regions, needs_settings=True, role_name=role_name)
     if not scan.ok:
         return _report_invalid(scan).exit_code
     print(f"{path}: {scan.row_count} rows, all valid")
