@@ -20,7 +20,13 @@ from tests.e2e.harness import aws_env, read_csv
 
 ROLE = "BatchproxyDeployer"
 REGIONS = ("us-east-1", "eu-west-2")
-HEADER = ("VoiceConnectorId", "Region", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries", "AccountId")
+HEADER = (
+    "VoiceConnectorId",
+    "Region",
+    "DefaultSessionExpiryMinutes",
+    "PhoneNumberPoolCountries",
+    "AccountId",
+)
 
 
 def account(n: int) -> str:
@@ -43,7 +49,9 @@ def write_input(path: Path, accounts: int, regions: Sequence[str] = REGIONS, row
     return path
 
 
-def seeds(accounts: int, regions: Sequence[str] = REGIONS, rows_each: int = 1) -> tuple[tuple[str, str, str], ...]:
+def seeds(
+    accounts: int, regions: Sequence[str] = REGIONS, rows_each: int = 1
+) -> tuple[tuple[str, str, str], ...]:
     return tuple(
         (account(n), region, f"vc-{n}-{region}-{k}")
         for n in range(accounts)
@@ -64,6 +72,11 @@ async def run_cli(*args: str | Path, emulator: Emulator, timeout: float = 120) -
 def proxy_of(emulator: Emulator, n: int, region: str, k: int = 0) -> object:
     connector = emulator.account(account(n)).connector(region, f"vc-{n}-{region}-{k}")
     return None if connector is None else connector.proxy
+
+
+def files_in(folder: Path) -> list[str]:
+    """The text of every file the run wrote (results, failure report, sidecar, invalid report)."""
+    return [path.read_text(errors="replace") for path in folder.iterdir()]
 
 
 def leaked_pieces(emulator: Emulator, texts: Iterable[str]) -> list[str]:
@@ -100,7 +113,7 @@ async def test_every_write_lands_in_its_rows_account_with_one_assume_role_each(t
         assert dict(emulator.stats.assume_role_granted) == {role_arn(n): 1 for n in range(accounts)}
         assert emulator.stats.writes_by_account == {account(n): len(REGIONS) for n in range(accounts)}
         assert f"{account(7)}/eu-west-2" in stdout  # the per-domain lines name accounts
-        outputs = [stdout, stderr] + [path.read_text(errors="replace") for path in tmp_path.iterdir()]
+        outputs = [stdout, stderr, *files_in(tmp_path)]
         assert len(list(emulator.sessions)) == accounts
         assert leaked_pieces(emulator, outputs) == []
 
@@ -123,7 +136,9 @@ async def test_refused_accounts_are_skipped_the_rest_finish_and_resume_picks_the
         skipped = [row for row in rows if row["status"] == "skipped"]
         assert {row["AccountId"] for row in skipped} == denied
         assert len(skipped) == 4
-        assert all(row["error_code"] == "AccessDenied" and "refused" in row["error_message"] for row in skipped)
+        assert all(
+            row["error_code"] == "AccessDenied" and "refused" in row["error_message"] for row in skipped
+        )
         assert sum(row["status"] == "ok" for row in rows) == 2 * (accounts - 2)
 
         emulator.sts.denied_accounts.clear()
@@ -155,7 +170,9 @@ async def test_a_run_outlasting_its_credentials_refreshes_them(tmp_path: Path) -
     at its first attempt, and the refreshed secrets are redacted like the first ones."""
     accounts, rows_each = 2, 40
     source = write_input(tmp_path / "accounts.csv", accounts, ("us-east-1",), rows_each)
-    config = EmulatorConfig(account_connectors=seeds(accounts, ("us-east-1",), rows_each), credential_lifetime=3)
+    config = EmulatorConfig(
+        account_connectors=seeds(accounts, ("us-east-1",), rows_each), credential_lifetime=3
+    )
     async with serve(config) as emulator:
         code, stdout, stderr = await run_cli(
             "run", source, "--role-name", ROLE, "--rate", "5", "--burst", "1", emulator=emulator
@@ -165,7 +182,7 @@ async def test_a_run_outlasting_its_credentials_refreshes_them(tmp_path: Path) -
         assert all(row["status"] == "ok" and row["attempts"] == "1" for row in rows)
         for n in range(accounts):
             assert emulator.stats.assume_role_granted[role_arn(n)] >= 3  # first, then refreshed
-        outputs = [stdout, stderr] + [path.read_text(errors="replace") for path in tmp_path.iterdir()]
+        outputs = [stdout, stderr, *files_in(tmp_path)]
         assert leaked_pieces(emulator, outputs) == []
 
 
