@@ -128,7 +128,12 @@ class AssumedRoles:
 
     @classmethod
     def static(
-        cls, credentials: tuple[str, str], *, config: RunConfig, sts_endpoint_url: str
+        cls,
+        credentials: tuple[str, str],
+        *,
+        config: RunConfig,
+        sts_endpoint_url: str,
+        policy: RetryPolicy | None = None,
     ) -> AssumedRoles:
         """Roles assumed with fixed base keys (--emulate: the emulator's dummy keys, its URL for STS)."""
         emitter = AioHierarchicalEmitter()
@@ -140,6 +145,7 @@ class AssumedRoles:
             new_session=lambda: derived_session(base, emitter),
             config=config,
             sts_endpoint_url=sts_endpoint_url,
+            policy=policy,
         )
 
     async def __aenter__(self) -> AssumedRoles:
