@@ -23,6 +23,7 @@ __all__ = [
     "Role",
     "describe",
     "kind_of",
+    "kinded",
     "label",
     "name_of",
     "partition_of",
@@ -105,6 +106,13 @@ def kind_of(principal: Principal) -> PrincipalKind:
 def name_of(principal: Principal) -> str | None:
     """The account id of a role, the profile's name, or None for the default chain."""
     return principal.account if isinstance(principal, Role) else principal
+
+
+def kinded(domain: Domain) -> tuple[PrincipalKind, str | None, str]:
+    """(kind, name, region): how events, the report (``report.domain.Domain``) and shards name a
+    domain; an assumed role is named by its account."""
+    principal, region = domain
+    return kind_of(principal), name_of(principal), region
 
 
 def describe(principal: Principal) -> str:

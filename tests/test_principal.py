@@ -10,7 +10,8 @@ import pytest
 from batchproxy import input as input_file
 from batchproxy.engine.stats import RunStats
 from batchproxy.journal.meta import RunMeta, load_meta, save_meta
-from batchproxy.principal import Domain, Role, describe, label, role_for_account, sort_key
+from batchproxy.principal import Domain, Role, describe, kinded, label, role_for_account, sort_key
+from batchproxy.report.domain import Domain as ReportDomain
 from batchproxy.report.summary import Summary, render
 from batchproxy.rows import Outcome, Row, Status
 
@@ -52,6 +53,8 @@ def test_domains_are_named_and_ordered_for_people() -> None:
     assert describe("prod") == "profile prod"
     assert label((role, "eu-west-2")) == "123456789012/eu-west-2"
     assert label((None, "eu-west-2")) == "eu-west-2"
+    assert ReportDomain(*kinded((role, "eu-west-2"))).label == "123456789012 / eu-west-2"
+    assert kinded(("prod", "us-east-1")) == ("profile", "prod", "us-east-1")
     domains: list[Domain] = [(role, "us-east-1"), ("prod", "us-east-1"), (None, "us-east-1")]
     ordered = sorted(domains, key=sort_key)
     assert ordered == [(None, "us-east-1"), ("prod", "us-east-1"), (role, "us-east-1")]
