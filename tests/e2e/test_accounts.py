@@ -231,3 +231,14 @@ async def test_a_bad_role_session_name_is_a_usage_error(tmp_path: Path) -> None:
         assert code == 2
         assert "--role-session-name" in stderr
         assert emulator.stats.count() == 0
+
+
+async def test_emulate_answers_assume_role_itself(tmp_path: Path) -> None:
+    """--emulate seeds each row's connector in its account and answers AssumeRole in-process."""
+    source = write_input(tmp_path / "accounts.csv", 5)
+    command = [sys.executable, "-m", "batchproxy", "run", str(source), "--emulate", "--role-name", ROLE]
+    with anyio.fail_after(120):
+        done = await anyio.run_process(command, env=aws_env(), check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert "210000000004/eu-west-2" in done.stdout.decode()
+    assert all(row["status"] == "ok" for row in read_csv(tmp_path / "accounts.results.csv"))
