@@ -84,7 +84,7 @@ def _target_options(func: F) -> F:
             "--rate",
             click.FloatRange(min=0),
             DEFAULTS.rate,
-            "Ceiling on requests/s per (profile, region), retries included; 0 = no ceiling.",
+            "Ceiling on requests/s per (profile or account, region), retries included; 0 = no ceiling.",
         ),
         _defaulted(
             "--burst",
