@@ -59,7 +59,8 @@ class RoleColumns:
             found.append(
                 Problem(number, PROFILE, profile, "a row sets Profile or AccountId/RoleArn, not both")
             )
-        if account and self.role_name is None:
+        # A malformed AccountId is already reported by its cell rule; one problem per cell is enough.
+        if account and self.role_name is None and ACCOUNT_PATTERN.fullmatch(account):
             found.append(
                 Problem(
                     number,
