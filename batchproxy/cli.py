@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,11 +77,14 @@ def _target_options(func: F) -> F:
         click.option("--region", help="Region for rows with no Region column value (as in the AWS CLI)."),
         click.option("--profile", help="AWS profile for rows with no Profile column value."),
         click.option("--endpoint-url", help="Send requests here instead of AWS (as in the AWS CLI)."),
+        click.option("--role-name", help="Role to assume in the account of each row's AccountId."),
+        click.option("--external-id", help="External id passed to every AssumeRole."),
+        click.option("--role-session-name", help="AssumeRole session name; default batchproxy-<run id>."),
         _defaulted(
             "--rate",
             click.FloatRange(min=0),
             DEFAULTS.rate,
-            "Ceiling on requests/s per (profile, region), retries included; 0 = no ceiling.",
+            "Ceiling on requests/s per (profile or account, region), retries included; 0 = no ceiling.",
         ),
         _defaulted(
             "--burst",
@@ -204,6 +208,9 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
             max_failures=opts.get("max_failures"),
         ),
         argv=_invocation(),
+        role_name=opts.get("role_name"),
+        external_id=opts.get("external_id"),
+        role_session_name=opts.get("role_session_name") or f"batchproxy-{secrets.token_hex(4)}",
     )
 
 
@@ -266,9 +273,11 @@ def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
 @main.command()
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
 @click.option("--region", help="Region for rows with no Region column value.")
+@click.option("--role-name", help="Role to assume in the account of each row's AccountId.")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
 @_exits
-def validate(input_csv: Path, region: str | None, log_format: str | None) -> int:
+def validate(input_csv: Path, region: str | None, role_name: str | None, log_format: str | None) -> int:
     """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
 
-    return validate_input(input_csv, region=region or os.environ.get("AWS_REGION") or None)
+    region = region or os.environ.get("AWS_REGION") or None
+    return validate_input(input_csv, region=region, role_name=role_name)

@@ -1,4 +1,5 @@
-"""One ``chime-sdk-voice`` client per (profile, region), opened when first needed, released when done.
+"""One ``chime-sdk-voice`` client per (profile or role, region), opened when first needed, released when
+done. An assumed role's session comes from ``assume.AssumedRoles``, a profile's from ``AwsProfiles``.
 
 botocore's own retries are off (``total_max_attempts=1``): every attempt is counted, rate-limited and
 decided by batchproxy. aiohttp's silent re-send of an idempotent request on a reset connection is off
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import ssl
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import anyio
@@ -22,11 +23,13 @@ from botocore.httpsession import create_urllib3_context, get_cert_path
 from batchproxy import model
 from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
+from batchproxy.principal import Domain, Principal, Role
 from batchproxy.profiles import AwsProfiles
 
-__all__ = ["ClientPool", "Domain"]
+if TYPE_CHECKING:
+    from batchproxy.assume import AssumedRoles
 
-Domain = tuple[str | None, str]  # (profile, region)
+__all__ = ["ClientPool", "Domain"]
 
 
 class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
@@ -112,6 +115,7 @@ class ClientPool:
         read_timeout: float,
         static_credentials: tuple[str, str] | None = None,
         profiles: AwsProfiles | None = None,
+        roles: AssumedRoles | None = None,
     ) -> None:
         self._endpoint_url = endpoint_url
         self._static: AioSession | None = None
@@ -120,6 +124,7 @@ class ClientPool:
             self._static.register_component("data_loader", model.loader())
             self._static.set_credentials(*static_credentials)
         self._profiles = profiles
+        self._roles = roles  # where an assumed role's session comes from (CONTRACT §10)
         self._config = AioConfig(
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max_connections,
@@ -153,6 +158,11 @@ class ClientPool:
         existing = self._clients.get(domain)
         if existing is not None:
             return existing
+        principal, region = domain
+        if isinstance(principal, Role):
+            # Assumed outside the pool's lock (under the role's own), so slow STS answers for some
+            # accounts do not hold up opening the clients of others.
+            await self._session_of(principal, region)
         async with self._lock:
             if domain not in self._clients:
                 self._clients[domain] = await self._open(domain)
@@ -168,9 +178,12 @@ class ClientPool:
 
     async def check_credentials(self, domain: Domain) -> None:
         """Raise ``CredentialsError`` when the credential chain finds nothing for ``domain``."""
+        profile, region = domain
+        if isinstance(profile, Role):
+            await self._check_role_base(region)
+            return
         if self._static is not None:
             return
-        profile, region = domain
         try:
             credentials = await self._session(profile).get_credentials()
         except UsageError as exc:
@@ -181,18 +194,41 @@ class ClientPool:
             where = f"profile {profile}" if profile else "the default credential chain"
             raise CredentialsError(f"no AWS credentials found ({where}, region {region})")
 
+    async def _check_role_base(self, region: str) -> None:
+        """A role is assumed with the run's base credentials: those must exist (none is assumed yet)."""
+        if self._roles is None:
+            raise CredentialsError("rows name an account or role, but this run cannot assume roles")
+        try:
+            found = await self._roles.check_base_credentials()
+        except Exception as exc:  # botocore raises ProfileNotFound and friends for bad config
+            raise CredentialsError(f"the base credentials for AssumeRole: {exc}") from exc
+        if not found:
+            raise CredentialsError(
+                "no AWS credentials found to assume roles with "
+                f"(--profile or the default chain, region {region})"
+            )
+
     async def _open(self, domain: Domain) -> Any:
-        profile, region = domain
+        principal, region = domain
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
         if self._endpoint_url is not None:
             kwargs["endpoint_url"] = self._endpoint_url
-        session = self._session(profile)
+        session = await self._session_of(principal, region)
         # Sessions may share an emitter; the unique id registers the handler once on each.
         session.register(
             f"creating-client-class.{SERVICE_NAME}", self._shared_methods, unique_id=_SHARED_METHODS_ID
         )
         # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
         return await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
+
+    async def _session_of(self, principal: Principal, region: str) -> AioSession:
+        """An assumed role's session (its first use assumes it: ``CredentialsRefused`` when refused),
+        else the profile's."""
+        if isinstance(principal, Role):
+            if self._roles is None:
+                raise CredentialsError("rows name an account or role, but this run cannot assume roles")
+            return await self._roles.session(principal, region)
+        return self._session(principal)
 
     def _session(self, profile: str | None) -> AioSession:
         if self._static is not None:

@@ -28,6 +28,8 @@ FALL_BACK_PHONE_NUMBER = "FallBackPhoneNumber"
 DISABLED = "Disabled"
 REGION = "Region"
 PROFILE = "Profile"
+ACCOUNT_ID = "AccountId"  # CONTRACT §10: assume --role-name in this account
+ROLE_ARN = "RoleArn"  # CONTRACT §10: assume this role
 
 INPUT_COLUMNS: tuple[str, ...] = (
     VOICE_CONNECTOR_ID,
@@ -37,6 +39,8 @@ INPUT_COLUMNS: tuple[str, ...] = (
     DISABLED,
     REGION,
     PROFILE,
+    ACCOUNT_ID,
+    ROLE_ARN,
 )
 REQUIRED_FOR_TARGET: tuple[str, ...] = (VOICE_CONNECTOR_ID,)
 REQUIRED_FOR_PUT: tuple[str, ...] = (

@@ -67,3 +67,7 @@ class RunConfig:
     waves: WaveConfig = WaveConfig()
     # The command line as typed, to print the exact resume / retry commands in the summary.
     argv: tuple[str, ...] = ()
+    # CONTRACT §10: the role an AccountId cell means, and what every AssumeRole passes on.
+    role_name: str | None = None
+    external_id: str | None = None
+    role_session_name: str = "batchproxy"  # the CLI makes it batchproxy-<run id>

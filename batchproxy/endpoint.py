@@ -11,9 +11,11 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from batchproxy.clients import ClientPool, Domain
+from batchproxy.assume import AssumedRoles
+from batchproxy.clients import ClientPool
 from batchproxy.config import RunConfig
 from batchproxy.emulator import EmulatorConfig, serve
+from batchproxy.principal import Domain, Role
 from batchproxy.profiles import AwsProfiles
 from batchproxy.rows import Row
 
@@ -59,12 +61,22 @@ class Targets:
     emulate: bool
     domains: set[Domain] = field(default_factory=set)  # to check credentials for, before any request
     connectors: set[tuple[str, str]] = field(default_factory=set)  # (region, id): only when emulating
+    # (account, region, id) of rows signed by an assumed role: only when emulating
+    account_connectors: set[tuple[str, str, str]] = field(default_factory=set)
 
     def add(self, row: Row) -> None:
         target = row.target
-        self.domains.add((target.profile, target.region))
-        if self.emulate:
+        self.domains.add(target.domain)
+        if not self.emulate:
+            return
+        if target.role is not None:
+            self.account_connectors.add((target.role.account, target.region, target.voice_connector_id))
+        else:
             self.connectors.add((target.region, target.voice_connector_id))
+
+    @property
+    def assumes_roles(self) -> bool:
+        return any(isinstance(principal, Role) for principal, _ in self.domains)
 
 
 @contextlib.asynccontextmanager
@@ -81,18 +93,28 @@ async def endpoint(
     if not config.emulate:
         if profiles is None:
             profiles = AwsProfiles.load(profile=config.profile)
-        async with _pool(config, config.endpoint_url, None, profiles) as clients:
+        async with contextlib.AsyncExitStack() as stack:
+            roles = None
+            if targets.assumes_roles:
+                roles = AssumedRoles(base=profiles.session(None), new_session=profiles.derived, config=config)
+                await stack.enter_async_context(roles)
+            clients = await stack.enter_async_context(
+                _pool(config, config.endpoint_url, None, profiles, roles)
+            )
             for domain in sorted(targets.domains, key=str):
                 await clients.check_credentials(domain)
             yield Endpoint(clients=clients, url=None)
         return
     seed = tuple(sorted(targets.connectors))
-    async with serve(EmulatorConfig(connectors=seed)) as emulator:
+    emulated = EmulatorConfig(connectors=seed, account_connectors=tuple(sorted(targets.account_connectors)))
+    async with serve(emulated) as emulator:
         print(
-            f"batchproxy: emulating Chime SDK Voice at {emulator.url} ({len(seed)} connectors)",
+            f"batchproxy: emulating Chime SDK Voice at {emulator.url} "
+            f"({len(seed) + len(targets.account_connectors)} connectors)",
             file=sys.stderr,
         )
-        async with _pool(config, emulator.url, EMULATED_CREDENTIALS) as clients:
+        roles = AssumedRoles.static(EMULATED_CREDENTIALS, config=config, sts_endpoint_url=emulator.url)
+        async with roles, _pool(config, emulator.url, EMULATED_CREDENTIALS, roles=roles) as clients:
             yield Endpoint(clients=clients, url=emulator.url)
 
 
@@ -101,6 +123,7 @@ def _pool(
     url: str | None,
     credentials: tuple[str, str] | None,
     profiles: AwsProfiles | None = None,
+    roles: AssumedRoles | None = None,
 ) -> ClientPool:
     return ClientPool(
         endpoint_url=url,
@@ -109,4 +132,5 @@ def _pool(
         read_timeout=config.read_timeout,
         static_credentials=credentials,
         profiles=profiles,
+        roles=roles,
     )

@@ -4,6 +4,7 @@
     ├── UsageError            bad options or arguments; nothing was sent (exit 2)
     │   └── InputError        the input file failed validation (exit 2)
     ├── CredentialsError      no credentials could be found; nothing was sent (exit 2)
+    ├── CredentialsRefused    one domain's credentials cannot be had (AssumeRole refused): skip its rows
     ├── JournalWriteError     one of our files could not be written (disk full, file too large, EIO)
     └── CallFailed            one attempt of one API call failed; carries its FailureKind
 
@@ -31,6 +32,7 @@ __all__ = [
     "BatchproxyError",
     "CallFailed",
     "CredentialsError",
+    "CredentialsRefused",
     "InputError",
     "JournalWriteError",
     "UsageError",
@@ -52,6 +54,16 @@ class InputError(UsageError):
 
 class CredentialsError(BatchproxyError):
     """No AWS credentials were found for a (profile, region) the input needs."""
+
+
+class CredentialsRefused(BatchproxyError):
+    """A domain's credentials cannot be had (STS refused the role): its rows are skipped, the run goes
+    on. ``code`` is the service's (``AccessDenied``), ``reason`` the sentence the results file and the
+    summary show."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
 
 
 class JournalWriteError(BatchproxyError):

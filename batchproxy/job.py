@@ -25,6 +25,7 @@ from pathlib import Path
 import anyio
 
 from batchproxy import input as input_file
+from batchproxy.assume import check_role_options
 from batchproxy.config import RunConfig
 from batchproxy.endpoint import RowRegions, Targets, endpoint, row_regions
 from batchproxy.engine.domains import Domains
@@ -37,6 +38,7 @@ from batchproxy.exit_codes import ExitCode
 from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, ResumeReason, load_meta
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, SinkResult
+from batchproxy.principal import Domain
 from batchproxy.report.progress import ProgressDisplay
 from batchproxy.report.summary import Summary, render
 from batchproxy.rows import Outcome, Row, Status
@@ -74,7 +76,7 @@ class Executed:
     sink: Sink
     stats: RunStats
     control: StopControl
-    learned_rates: dict[tuple[str | None, str], float]
+    learned_rates: dict[Domain, float]
     closing: contextlib.ExitStack  # closes the sink (and the journal's lock) after finish
 
 
@@ -100,10 +102,10 @@ def run(config: RunConfig, operation: Operation) -> ExitCode:
     return finished.exit_code
 
 
-def validate(path: Path, *, region: str | None) -> ExitCode:
+def validate(path: Path, *, region: str | None, role_name: str | None = None) -> ExitCode:
     """``validate``: the scan a run would do, and nothing else."""
     regions = row_regions(region=region, env_region=None, profile=None, emulate=False)
-    scan = _scan(path, regions=regions, needs_settings=True)
+    scan = _scan(path, regions=regions, needs_settings=True, role_name=role_name)
     if not scan.ok:
         return _report_invalid(scan).exit_code
     print(f"{path}: {scan.row_count} rows, all valid")
@@ -117,6 +119,7 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
     """Validate the input in one pass (deciding resume row by row on the way) and build the gate."""
     reserved = reserve_for_resume(config, operation) if config.resume else None
     try:
+        check_role_options(config)
         gathered = Gathered(config, operation, reserved)
         regions = row_regions(
             region=config.region,
@@ -129,6 +132,7 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
             regions=regions,
             needs_settings=operation.needs_settings,
             observe=gathered,
+            role_name=config.role_name,
         )
         if reserved is not None and scan.header != reserved.header:
             raise UsageError(f"{scan.path} changed while it was read; run the command again")
@@ -164,6 +168,7 @@ def _scan(
     regions: RowRegions,
     needs_settings: bool,
     observe: input_file.Observer | None = None,
+    role_name: str | None = None,
 ) -> input_file.Scan:
     scan = input_file.scan(
         path,
@@ -171,6 +176,7 @@ def _scan(
         needs_settings=needs_settings,
         observe=observe,
         profiles=regions.profiles,
+        role_name=role_name,
     )
     for column in scan.header.unknown_columns:
         log.warning("ignoring unknown column", column=column, file=str(path))

@@ -22,7 +22,7 @@ from botocore.exceptions import ConfigParseError
 from batchproxy import model
 from batchproxy.errors import UsageError
 
-__all__ = ["AwsProfiles"]
+__all__ = ["AwsProfiles", "derived_session"]
 
 # Settings that make botocore's chain fetch credentials (assume a role, SSO, a process); a profile
 # with none of them and both keys has exactly those keys, which need no chain and no re-parse.
@@ -99,19 +99,34 @@ class AwsProfiles:
             session = self._sessions[name] = self._profile_session(name)
         return session
 
+    def derived(self) -> AioSession:
+        """A new session of the default chain that shares this one's data, files and handlers: an
+        assumed role's session, whose credentials are then set (``assume``)."""
+        return derived_session(self._base, self._emitter)
+
     def _profile_session(self, name: str) -> AioSession:
         if not self.known(name):
             raise UsageError(f"profile {name!r}: no such profile in {self.files}")
-        # The base session's event emitter, already holding botocore's handlers (which take the session
-        # from each event, never keep one): a profile's session would register its own ~120 again.
-        # The raw emitter, not the base's aliasing wrapper: each session adds its own wrapper.
-        session = AioSession(profile=name, event_hooks=self._emitter, include_builtin_handlers=False)
-        session.register_component("data_loader", self._base.get_component("data_loader"))
-        # botocore has no public way to hand a session an already parsed config; without this each
-        # profile's session parses both files again (~10 ms each for a file of 300 profiles).
-        session._config = self._base.full_config
+        session = derived_session(self._base, self._emitter, profile=name)
         settings = self._profiles.get(name, {})
         key, secret = settings.get("aws_access_key_id"), settings.get("aws_secret_access_key")
         if key and secret and not any(setting in settings for setting in _CHAIN_SETTINGS):
             session.set_credentials(key, secret, settings.get("aws_session_token"))
         return session
+
+
+def derived_session(
+    base: AioSession, emitter: AioHierarchicalEmitter, *, profile: str | None = None
+) -> AioSession:
+    """A session borrowing ``base``'s data loader, parsed config files and event handlers.
+
+    ``emitter`` is the one ``base`` was made with, already holding botocore's handlers (which take the
+    session from each event, never keep one): a new session would register its own ~120 again. The raw
+    emitter, not the base's aliasing wrapper: each session adds its own wrapper.
+    """
+    session = AioSession(profile=profile, event_hooks=emitter, include_builtin_handlers=False)
+    session.register_component("data_loader", base.get_component("data_loader"))
+    # botocore has no public way to hand a session an already parsed config; without this each
+    # session parses both files again (~10 ms each for a file of 300 profiles).
+    session._config = base.full_config
+    return session

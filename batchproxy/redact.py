@@ -64,6 +64,7 @@ class _Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
+        self._forms: set[str] = set()  # every secret as is and percent-encoded
         self.pattern: re.Pattern[str] | None = None  # few secrets: every form, longest first
         self.by_prefix: dict[str, tuple[str, ...]] = {}  # many: forms by their first characters
 
@@ -72,16 +73,21 @@ class _Registry:
             if value in self._secrets:
                 return
             self._secrets.add(value)
-            forms = {f for secret in self._secrets for f in (secret, quote(secret, safe=""), quote(secret))}
-            # Longest first, so a secret that contains another is removed whole.
-            ordered = sorted(forms, key=len, reverse=True)
-            if len(ordered) <= _REGEX_UP_TO:
+            # Only the new secret's forms are made: with a thousand assumed roles refreshed, making
+            # every secret's again on each add cost seconds (quadratic in the number of secrets).
+            new = {value, quote(value, safe=""), quote(value)} - self._forms
+            self._forms |= new
+            if len(self._forms) <= _REGEX_UP_TO:
+                # Longest first, so a secret that contains another is removed whole.
+                ordered = sorted(self._forms, key=len, reverse=True)
                 self.pattern = re.compile("|".join(re.escape(form) for form in ordered))
                 return
-            by_prefix: dict[str, list[str]] = {}
-            for form in ordered:
-                by_prefix.setdefault(form[:MIN_SECRET_LENGTH], []).append(form)
-            self.by_prefix = {prefix: tuple(group) for prefix, group in by_prefix.items()}
+            # A new dict each time (a copy is cheap next to a scan): a reader keeps the one it took.
+            by_prefix = {} if self.pattern is not None else dict(self.by_prefix)
+            for form in new if self.pattern is None else self._forms:
+                group = (*by_prefix.get(form[:MIN_SECRET_LENGTH], ()), form)
+                by_prefix[form[:MIN_SECRET_LENGTH]] = tuple(sorted(group, key=len, reverse=True))
+            self.by_prefix = by_prefix
             self.pattern = None
 
     def remove_from(self, text: str) -> str:
@@ -95,6 +101,7 @@ class _Registry:
     def clear(self) -> None:
         with self._lock:
             self._secrets.clear()
+            self._forms.clear()
             self.pattern = None
             self.by_prefix = {}
 

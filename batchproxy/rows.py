@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from batchproxy.principal import Domain, Role
+
 __all__ = ["FailureKind", "Outcome", "ProxySettings", "Row", "Status", "Target"]
 
 
@@ -45,11 +47,12 @@ class Target:
     voice_connector_id: str
     region: str
     profile: str | None = None
+    role: Role | None = None  # CONTRACT §10: assumed in its account; never together with ``profile``
 
     @property
-    def domain(self) -> tuple[str | None, str]:
-        """The (profile, region) pair that shares one client, one rate limit and one throttle view."""
-        return (self.profile, self.region)
+    def domain(self) -> Domain:
+        """The (profile or role, region) pair that shares one client, one rate limit and one throttle view."""
+        return (self.role or self.profile, self.region)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +80,8 @@ class Row:
         text = "~" if profile is None else f"{len(profile)}:{profile}"
         text += f"{len(region)}:{region}{len(connector)}:{connector}"
         text += "~" if self.settings is None else _settings_code(self.settings)
+        if target.role is not None:  # only then, so that rows without one keep their fingerprint
+            text += f"R{len(target.role.arn)}:{target.role.arn}"
         return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 

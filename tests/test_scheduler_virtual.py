@@ -145,7 +145,7 @@ def schedule(
     return in_virtual_time(main)
 
 
-def interleaved(per_domain: int, domains: Sequence[Domain]) -> list[Row]:
+def interleaved(per_domain: int, domains: Sequence[tuple[str | None, str]]) -> list[Row]:
     """``per_domain`` rows for each domain, taking turns in input order."""
     rows: Iterator[Row] = (
         make_row(i * len(domains) + d + 1, region, profile)
@@ -173,7 +173,11 @@ def test_no_domain_exceeds_its_ceiling_with_many_saturated_domains() -> None:
     """Three regions at --rate 5 --burst 5 and 32 workers: in no second does any region get more than
     rate + burst = 10 requests (the old "known bound" allowed up to concurrency - burst more), and all
     three are kept busy at their ceiling side by side."""
-    regions: list[Domain] = [(None, "us-east-1"), (None, "eu-west-2"), (None, "ap-southeast-1")]
+    regions: list[tuple[str | None, str]] = [
+        (None, "us-east-1"),
+        (None, "eu-west-2"),
+        (None, "ap-southeast-1"),
+    ]
     rows = interleaved(60, regions)
     run = schedule(rows, FakeService(latency=0.05), rate=5, burst=5, concurrency=32)
     assert run.control.reason is None

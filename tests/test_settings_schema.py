@@ -10,7 +10,9 @@ from batchproxy.settings import Kind, canonical_column, column_names, columns, r
 
 def test_proxy_columns_are_todays_proxy_columns() -> None:
     """The derived proxy columns are exactly the hand-written ones (without Region/Profile)."""
-    assert column_names(setting("proxy")) == tuple(c for c in INPUT_COLUMNS if c not in ("Region", "Profile"))
+    assert column_names(setting("proxy")) == tuple(
+        c for c in INPUT_COLUMNS if c not in ("Region", "Profile", "AccountId", "RoleArn")
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["ExpiredToken", "InvalidToken", "Session", "Sessions"]
@@ -93,3 +93,7 @@ class Sessions:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def __iter__(self) -> Iterator[Session]:
+        """Every session issued (tests check that no secret of theirs reached any output)."""
+        return iter(list(self._by_key.values()))

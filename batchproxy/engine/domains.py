@@ -1,4 +1,4 @@
-"""One object per rate domain: everything the engine knows about one (profile, region).
+"""One object per rate domain: everything the engine knows about one (profile or role, region).
 
 A ``RateDomain`` owns its send handle (the client, opened when its first row is due and released when
 its last row is done), its ``AdaptiveLimiter``, its ``AuthBreaker``, its ``RowQueue`` and its
@@ -20,6 +20,7 @@ from batchproxy.engine.queue import RowQueue
 from batchproxy.engine.ratelimit import AdaptiveLimiter
 from batchproxy.engine.stats import Domain, DomainStats, RunStats
 from batchproxy.engine.transport import ClientSend, Send
+from batchproxy.errors import CredentialsRefused
 
 if TYPE_CHECKING:
     from batchproxy.clients import ClientPool
@@ -54,6 +55,7 @@ class RateDomain:
         self.queue = queue
         self.stats = stats
         self.refused = False  # the breaker tripped: the rest of its rows are skipped
+        self.refusal: CredentialsRefused | None = None  # why, when its credentials could not be had
         self.carrying = 0  # rows taken from the queue and not finished yet
         self.backlog = Backlog()  # of those, rows backing off before a retry
         self._connect = connect

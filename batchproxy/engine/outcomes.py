@@ -52,12 +52,15 @@ def skipped(
     started: float | None = None,
     caller: RowCaller | None = None,
     kind: FailureKind | None = None,
+    *,
+    code: str | None = None,
 ) -> Outcome:
+    """``code``: the error code to record (an AssumeRole refusal's); else Cancelled or NotAttempted."""
     return Outcome(
         status=Status.SKIPPED,
         attempts=attempts,
         http_status=caller.http_status if caller else None,
-        error_code="Cancelled" if reason == "Cancelled" else "NotAttempted",
+        error_code=code or ("Cancelled" if reason == "Cancelled" else "NotAttempted"),
         error_message=reason,
         failure_kind=kind,
         request_id=caller.request_id if caller else "",

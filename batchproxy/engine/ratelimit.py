@@ -43,6 +43,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from batchproxy import principal
 from batchproxy.engine.bucket import REAL_CLOCK, AnyioClock, Clock, TokenBucket, check_rate_and_burst
 
 __all__ = [
@@ -59,8 +60,8 @@ __all__ = [
     "TokenBucket",
 ]
 
-Domain = tuple[str | None, str]
-"""(profile, region): the unit that shares one rate ceiling and one view of throttling."""
+Domain = principal.Domain
+"""(profile or role, region): the unit that shares one rate ceiling and one view of throttling."""
 
 DEFAULT_BETA = 0.7  # multiplicative decrease, as in CUBIC (RFC 9438)
 DEFAULT_GROWTH = 0.4  # CUBIC's C, here relative to w_max: w_max · 0.4 per s³ away from the plateau

@@ -31,9 +31,10 @@ from batchproxy.engine.domains import Domains, RateDomain
 from batchproxy.engine.outcomes import failed, ok, skipped
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import RunStats
-from batchproxy.errors import CallFailed
+from batchproxy.errors import CallFailed, CredentialsRefused
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation
+from batchproxy.principal import describe
 from batchproxy.rows import FailureKind, Outcome, Row, Status
 
 __all__ = ["Background", "Recorder", "Scheduler", "StopControl", "Waves"]
@@ -224,7 +225,8 @@ class Scheduler:
             row = domain.queue.take()
             self._domains.room_changed()
             if domain.refused:
-                self._record(row, skipped(self._refusal(domain), attempts=0))
+                code = domain.refusal.code if domain.refusal is not None else None
+                self._record(row, skipped(self._refusal(domain), attempts=0, code=code))
                 continue
             await self._carry(domain, row)
             await self._release_if_done(domain)
@@ -233,8 +235,14 @@ class Scheduler:
         started = time.monotonic()
         domain.carrying += 1
         try:
+            try:
+                send = await domain.send()
+            except CredentialsRefused as refused:  # its AssumeRole was refused (asked once per run)
+                self._refuse(domain, refused)
+                self._record(row, skipped(refused.reason, attempts=0, code=refused.code))
+                return
             caller = RowCaller(
-                send=await domain.send(),
+                send=send,
                 limiter=domain.limiter,
                 policy=self._policy,
                 stats=self._stats,
@@ -299,9 +307,22 @@ class Scheduler:
         if domain.refused or not domain.breaker.tripped or self.control.stopping:
             return
         domain.refused = True
-        profile, region = domain.key
-        log.warning("credentials refused: skipping the rest of its rows", profile=profile, region=region)
+        principal, region = domain.key
+        log.warning(
+            "credentials refused: skipping the rest of its rows", who=describe(principal), region=region
+        )
+        self._stats.refused.setdefault(describe(principal), self._refusal(domain))
         self._domains.rows_changed()  # its queued rows can be skipped right away
+        self._stop_if_all_refused()
+
+    def _refuse(self, domain: RateDomain, refused: CredentialsRefused) -> None:
+        """Credentials for ``domain`` cannot be had at all: skip its rows, as a tripped breaker does."""
+        if domain.refused:
+            return
+        domain.refused = True
+        domain.refusal = refused
+        self._stats.refused.setdefault(describe(domain.key[0]), refused.reason)
+        self._domains.rows_changed()
         self._stop_if_all_refused()
 
     def _stop_if_all_refused(self) -> None:
@@ -310,10 +331,12 @@ class Scheduler:
             self._stop(self._refusal(domains[0]))
 
     def _refusal(self, domain: RateDomain) -> str:
+        if domain.refusal is not None:
+            return domain.refusal.reason
         breaker = domain.breaker
         code = breaker.last_failure.code if breaker.last_failure else "AuthFailed"
-        profile, region = domain.key
-        where = f"in {region}" if profile is None else f"for profile {profile} in {region}"
+        principal, region = domain.key
+        where = f"in {region}" if principal is None else f"for {describe(principal)} in {region}"
         return (
             f"the first {breaker.threshold} requests {where} were all refused ({code}): "
             "check the credentials and their IAM permissions"

@@ -10,12 +10,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from batchproxy.principal import Domain
 from batchproxy.rows import Outcome, Status
 
 __all__ = ["Domain", "DomainStats", "RunStats"]
-
-Domain = tuple[str | None, str]
-"""(profile, region): the unit that shares one client, one rate ceiling and one view of throttling."""
 
 
 @dataclass(slots=True)
@@ -48,6 +46,8 @@ class RunStats:
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     domains: dict[Domain, DomainStats] = field(default_factory=dict)
+    # Principals whose credentials were refused (an AssumeRole, or the auth breaker): who -> why.
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def done(self) -> int:

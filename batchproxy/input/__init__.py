@@ -3,7 +3,7 @@
     open_input(path) -> ContextManager[InputSource]                any readable input; a pipe or FIFO is
                                                                    copied to a private unlinked temp file
     read_input_header(path, needs_settings=...) -> Header          the header alone, checked
-    scan(path, default_region=..., needs_settings=..., observe=..., profiles=...) -> Scan
+    scan(path, default_region=..., needs_settings=..., observe=..., profiles=..., role_name=...) -> Scan
                                                                    one pass: header, counts, problems;
                                                                    observe(row) sees every row checked
     Scan.rows(select=...) -> Iterator[Row | InvalidRow]            a second pass, for the engine; rows
@@ -16,7 +16,8 @@ the file (and the row and column where there is one) and saying what to do.
 
 Modules, in the order a file goes through them: ``_source`` (a file or a spooled stream),
 ``_reader`` (bytes -> CSV records and the header; ``_diagnose`` says where, when reading fails),
-``_rules`` (one row's cells -> ``rows.Row`` or problems, with the botocore model's rules),
+``_rules`` (one row's cells -> ``rows.Row`` or problems, with the botocore model's rules; ``_roles``
+for the AccountId/RoleArn columns),
 ``_duplicates`` (the same connector twice, in 8 bytes per row), ``_scan`` (the passes), ``_problems``.
 """
 

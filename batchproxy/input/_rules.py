@@ -17,6 +17,7 @@ from botocore.model import StructureShape
 
 from batchproxy import model
 from batchproxy.columns import (
+    ACCOUNT_ID,
     DEFAULT_SESSION_EXPIRY_MINUTES,
     DISABLED,
     FALL_BACK_PHONE_NUMBER,
@@ -24,10 +25,12 @@ from batchproxy.columns import (
     PHONE_NUMBER_POOL_COUNTRIES,
     PROFILE,
     REGION,
+    ROLE_ARN,
     VOICE_CONNECTOR_ID,
 )
 from batchproxy.input._problems import Problem, mask
 from batchproxy.input._reader import Header
+from batchproxy.input._roles import CellError, RoleColumns, account_cell, role_arn_cell
 from batchproxy.rows import ProxySettings, Row, Target
 
 __all__ = ["Checked", "Key", "Profiles", "RowChecker", "duplicate_problem", "looks_like_region"]
@@ -206,7 +209,7 @@ def _cell_rule(column: str, parse: Callable[[str], Any]) -> Callable[[str], Verd
     def verdict(text: str) -> Verdict:
         try:
             value = parse(text)
-        except _Invalid as exc:
+        except (_Invalid, CellError) as exc:
             return None, str(exc)
         # Only a parsed value meets the model, so the model never repeats a problem ours found.
         if value is None or accepts is None or accepts(_as_param(value)):
@@ -247,6 +250,7 @@ class RowChecker:
         default_region: str | None,
         needs_settings: bool,
         profiles: Profiles | None = None,
+        role_name: str | None = None,
     ) -> None:
         self._width = len(header.names)
         self._at = {column: header.index(column) for column in INPUT_COLUMNS}
@@ -265,6 +269,8 @@ class RowChecker:
             VOICE_CONNECTOR_ID: _connector_id,
             REGION: region_rule,
             PROFILE: functools.partial(_profile, profiles=profiles),
+            ACCOUNT_ID: account_cell,
+            ROLE_ARN: role_arn_cell,
         }
         if needs_settings:  # delete and plan reads ignore the settings columns even when present
             parsers |= {
@@ -273,6 +279,10 @@ class RowChecker:
                 FALL_BACK_PHONE_NUMBER: _fall_back,
                 DISABLED: _disabled,
             }
+        # Only a file with an AccountId or RoleArn column has rows that may combine them wrongly.
+        self._roles: RoleColumns | None = None
+        if self._at[ACCOUNT_ID] is not None or self._at[ROLE_ARN] is not None:
+            self._roles = RoleColumns(role_name)
         ordered = sorted(parsers.items(), key=lambda item: self._position(item[0]))
         # Present columns in file order; a missing column's cell is always "", so its verdict is too.
         self._present: list[tuple[int, int, str, Callable[[str], Verdict]]] = []
@@ -315,6 +325,13 @@ class RowChecker:
             problems.append(Problem(number, column, "", message))
         if self._profile_region is not None and values[_SLOT[REGION]] is None:
             self._region_from_profile(number, cells, values, problems)
+        if self._roles is not None:
+            problems += self._roles.problems(
+                number,
+                {column: self.cell(cells, column) for column in (PROFILE, ACCOUNT_ID, ROLE_ARN)},
+                values[_SLOT[ROLE_ARN]],
+                values[_SLOT[REGION]],
+            )
         if len(record) > width:
             problems.append(self._extra_fields(number, record))
         if problems:
@@ -363,6 +380,9 @@ class RowChecker:
             voice_connector_id=values[_SLOT[VOICE_CONNECTOR_ID]],
             region=values[_SLOT[REGION]],
             profile=values[_SLOT[PROFILE]],
+            role=None
+            if self._roles is None
+            else self._roles.role(values[_SLOT[ACCOUNT_ID]], values[_SLOT[ROLE_ARN]], values[_SLOT[REGION]]),
         )
         settings = None
         if self._needs_settings:

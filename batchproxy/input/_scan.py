@@ -83,6 +83,7 @@ class Scan:
     _blank: array[int] = field(repr=False)  # blank lines' row numbers up to the last data row, ascending
     # Where rows with no Region cell and no default_region find theirs; None: nowhere.
     profiles: Profiles | None = field(default=None, repr=False)
+    role_name: str | None = None  # --role-name: the role an AccountId cell means (CONTRACT §10)
 
     @property
     def ok(self) -> bool:
@@ -174,6 +175,7 @@ class Scan:
             default_region=self.default_region,
             needs_settings=self.needs_settings,
             profiles=self.profiles,
+            role_name=self.role_name,
         )
         return checker, records
 
@@ -304,6 +306,7 @@ def scan(
     key_hash: KeyHash = default_key_hash,
     observe: Observer | None = None,
     profiles: Profiles | None = None,
+    role_name: str | None = None,
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
@@ -314,7 +317,8 @@ def scan(
     in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
     something of every row gets it from this pass instead of validating the file again in another.
     ``profiles`` checks Profile cells and gives a row with no Region its profile's region when
-    ``default_region`` is None. ``key_hash`` exists for tests that force hash collisions.
+    ``default_region`` is None. ``role_name`` (--role-name) is the role an AccountId cell means.
+    ``key_hash`` exists for tests that force hash collisions.
     """
     if default_region is not None and not looks_like_region(default_region):
         raise UsageError(f"--region {shown(default_region)} is not an AWS region name such as us-east-1")
@@ -323,7 +327,11 @@ def scan(
     records = Records(source)
     header = read_header(source, records.rows, required=_required(needs_settings))
     checker = RowChecker(
-        header, default_region=default_region, needs_settings=needs_settings, profiles=profiles
+        header,
+        default_region=default_region,
+        needs_settings=needs_settings,
+        profiles=profiles,
+        role_name=role_name,
     )
     tally, finder, blank = _Tally(), DuplicateFinder(key_hash), array("I")
     row_count, last_row = _check_rows(records, header, checker, tally, finder, observe=observe, blank=blank)
@@ -348,6 +356,7 @@ def scan(
         _duplicate_of=duplicate_of,
         _blank=blank,
         profiles=profiles,
+        role_name=role_name,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from batchproxy.errors import UsageError
 from batchproxy.journal.files import atomic_replace, open_reading
+from batchproxy.principal import Domain, Principal, Role
 
 __all__ = ["RunMeta", "discard_meta", "load_meta", "meta_path", "save_meta"]
 
@@ -27,7 +28,7 @@ _MAX_BYTES = 16 << 20
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunMeta:
     # Requests per second that each (profile, region) was running at when last saved.
-    learned_rates: Mapping[tuple[str | None, str], float] = field(default_factory=dict)
+    learned_rates: Mapping[Domain, float] = field(default_factory=dict)
 
 
 def meta_path(results: Path) -> Path:
@@ -39,8 +40,8 @@ def save_meta(results: Path, meta: RunMeta) -> None:
     document = {
         "version": _VERSION,
         "learned_rates": [
-            {"profile": profile, "region": region, "rate": rate}
-            for (profile, region), rate in sorted(meta.learned_rates.items(), key=lambda item: str(item[0]))
+            _rate_entry(principal, region, rate)
+            for (principal, region), rate in sorted(meta.learned_rates.items(), key=lambda item: str(item[0]))
         ],
     }
     with atomic_replace(meta_path(results)) as out:
@@ -63,10 +64,23 @@ def discard_meta(results: Path) -> None:
         meta_path(results).unlink()
 
 
+def _rate_entry(principal: Principal, region: str, rate: float) -> dict[str, Any]:
+    """A profile's entry as it always was; an assumed role's names it by ARN instead."""
+    if isinstance(principal, Role):
+        return {"role": principal.arn, "region": region, "rate": rate}
+    return {"profile": principal, "region": region, "rate": rate}
+
+
 def _parse(document: dict[str, Any]) -> RunMeta:
-    rates: dict[tuple[str | None, str], float] = {}
+    rates: dict[Domain, float] = {}
     for entry in document["learned_rates"]:
-        profile, region, rate = entry["profile"], entry["region"], float(entry["rate"])
-        if (profile is None or isinstance(profile, str)) and isinstance(region, str) and rate > 0:
-            rates[(profile, region)] = rate
+        region, rate = entry["region"], float(entry["rate"])
+        principal: Principal = entry.get("profile")
+        if "role" in entry:
+            try:
+                principal = Role.parse(entry["role"])
+            except (ValueError, TypeError):
+                continue
+        if (principal is None or isinstance(principal, str | Role)) and isinstance(region, str) and rate > 0:
+            rates[(principal, region)] = rate
     return RunMeta(learned_rates=rates)

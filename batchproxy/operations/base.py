@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from batchproxy.principal import Domain
 from batchproxy.rows import Outcome, Row
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class SinkEnding:
 
     input_rows: Collection[int]
     stats: RunStats
-    learned_rates: Mapping[tuple[str | None, str], float]
+    learned_rates: Mapping[Domain, float]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchproxy.engine.stats import RunStats
+from batchproxy.principal import kind_of, label, sort_key
 from batchproxy.rows import Status
 
 __all__ = ["Summary", "render"]
@@ -43,6 +44,7 @@ def render(summary: Summary) -> str:
         f"{stats.elapsed:.1f} s, {stats.request_rate:.1f} req/s"
     )
     lines.extend(_domain_lines(stats))
+    lines.extend(f"  refused:  {who}: {why}" for who, why in sorted(stats.refused.items()))
     lines.extend(f"  note:     {note}" for note in summary.notes)
     if summary.results_path is not None:
         lines.append(f"  results:  {summary.results_path}")
@@ -73,16 +75,17 @@ def _status_counts(stats: RunStats) -> str:
 
 
 def _domain_lines(stats: RunStats) -> list[str]:
-    """One line per (profile, region) when there is more than one: ``region``, or ``profile/region``."""
+    """One line per (profile or account, region) when there is more than one: ``region``, or
+    ``profile/region``, or ``account/region``."""
     if len(stats.domains) < 2:
         return []
-    lines = ["  by (profile, region):"]
-    for key in sorted(stats.domains, key=lambda key: (key[0] or "", key[1])):
-        profile, region = key
+    accounts = any(kind_of(principal) == "account" for principal, _ in stats.domains)
+    lines = ["  by (profile or account, region):" if accounts else "  by (profile, region):"]
+    for key in sorted(stats.domains, key=sort_key):
         counts = stats.domains[key]
         done = sum(counts.rows.values())
         rate = counts.attempts / counts.elapsed if counts.elapsed else 0.0
-        name = region if profile is None else f"{profile}/{region}"
+        name = label(key)
         lines.append(
             f"    {name:<16} {counts.rows[Status.OK]:>7} ok of {done:<7} "
             f"{counts.attempts:>7} requests {counts.throttles:>6} throttled "
