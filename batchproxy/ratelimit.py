@@ -28,6 +28,14 @@ paces the permits), and here:
     * Growth stops at twice the measured send rate (never below ``w_max``): a rate the workers do not
       use says nothing about the service, and letting it run away would make the next decrease start
       from a meaningless number (RFC 7661's "application-limited" rule).
+    * Idle time is not growth time: the cubic's clock runs only while permits are being used. A domain
+      whose rows all sleep (most often out a ``Retry-After``) would otherwise come back at a rate grown
+      far past the limit, and every row would be throttled again at once (Linux's CUBIC shifts its
+      epoch by the idle time for the same reason).
+    * A 429's ``Retry-After`` makes the measured rates no evidence for a while: rows told to wait send
+      nothing, so what was sent and accepted over that window says how long the service asked us to
+      wait, not what it can take. Cutting from such a measurement would collapse the rate far below
+      the capacity; the cut is then from the rate in force.
     * Saved-up burst is dropped at each decrease, and the burst never exceeds one second's worth.
     * The rate stays within [floor, ceiling]; after a cut to the floor it is back within a minute.
 
@@ -134,6 +142,8 @@ class AdaptiveLimiter:
         self._accepted = _RateMeter(clock)  # requests the service accepted
         self._throttles = self._decreases = self._successes = 0
         self._srtt = 0.0  # smoothed seconds from permit to answer; 0 until the first answer
+        self._last_use: float | None = None  # when a permit was last granted or asked for
+        self._held_until = -math.inf  # until when some row waits out a Retry-After
         # CUBIC state; None until the first throttle (or a learned start rate) gives it a reference.
         self._w_max: float | None = None
         self._epoch_start = 0.0
@@ -161,19 +171,27 @@ class AdaptiveLimiter:
 
     async def acquire(self) -> Permit:
         """Wait for leave to send one request (every attempt takes one)."""
+        self._skip_idle(self._clock.now())
         self._retune()
         sent_at = await self._bucket.acquire()
         self._sent.note(sent_at)
+        self._last_use = sent_at
         return Permit(sent_at=sent_at, epoch=self._decreases)
 
-    def on_throttle(self, permit: Permit) -> bool:
-        """A request was throttled (429). Returns True when this lowered the rate."""
+    def on_throttle(self, permit: Permit, *, retry_after: float | None = None) -> bool:
+        """A request was throttled (429). Returns True when this lowered the rate.
+
+        ``retry_after``: the seconds the 429 asked its row to wait, when it said (``Retry-After``).
+        """
         self._throttles += 1
         self._note_rtt(permit)
-        if permit.epoch < self._decreases:
-            return False  # sent before the last cut: already accounted for
-        self._decrease()
-        return True
+        lowered = permit.epoch >= self._decreases  # else: sent before the last cut, already accounted for
+        if lowered:
+            self._decrease()
+        if retry_after:
+            # After the cut: the measurements that cut was based on were taken before this wait.
+            self._held_until = max(self._held_until, self._clock.now() + retry_after)
+        return lowered
 
     def on_success(self, permit: Permit) -> None:
         """A request was accepted: counted, and measured as evidence of what the service takes."""
@@ -198,6 +216,7 @@ class AdaptiveLimiter:
         rate = min(rate, self.ceiling) if self.ceiling else rate
         self._w_max = max(rate, self._floor)
         self._epoch_start, self._k = self._clock.now(), 0.0
+        self._last_use = self._epoch_start
         self._c = self._growth_for(self._w_max)
         self._set_bucket_rate(self._w_max)
 
@@ -210,7 +229,7 @@ class AdaptiveLimiter:
             w_max = at_throttle * (1 + self._beta) / 2
         new_rate = max(self._beta * at_throttle, self._floor)
         self._w_max = w_max
-        self._epoch_start = now
+        self._epoch_start = self._last_use = now
         # K: how long the cubic takes to climb from new_rate back to w_max.
         self._c = self._growth_for(w_max)
         self._k = math.cbrt(max(w_max - new_rate, 0.0) / (self._c * w_max))
@@ -230,6 +249,8 @@ class AdaptiveLimiter:
         the allowance when it is clearly lower (below β times it), or when there is no allowance.
         """
         allowed = self._target(now)
+        if self._held_until > now - _METER_WINDOW and allowed:
+            return allowed  # some rows sat out a Retry-After within the window: the meters undercount
         evidence = [self._sent.rate()]
         # Answers lag sends by a round trip, so early on the accepted count says more about the
         # round trip than about the service: only a full window of it is evidence.
@@ -259,11 +280,23 @@ class AdaptiveLimiter:
         sample = self._clock.now() - permit.sent_at
         self._srtt = sample if self._srtt == 0 else self._srtt + _RTT_GAIN * (sample - self._srtt)
 
+    def _idle_time(self, now: float) -> float:
+        """Seconds since the last permit beyond the one-permit interval, when nobody is waiting for one."""
+        rate = self._bucket.rate
+        if self._last_use is None or self._bucket.waiting or rate == 0:
+            return 0.0
+        return max(0.0, now - self._last_use - 1 / rate)
+
+    def _skip_idle(self, now: float) -> None:
+        # Move the cubic's epoch past the idle spell, so growth resumes where it stopped.
+        self._epoch_start += self._idle_time(now)
+        self._last_use = now
+
     def _target(self, now: float) -> float:
         """The rate CUBIC allows at ``now``; the ceiling (0 = unlimited) before any throttle."""
         if self._w_max is None:
             return self.ceiling
-        t = now - self._epoch_start - self._k
+        t = now - self._idle_time(now) - self._epoch_start - self._k
         rate = self._w_max * (1 + self._c * t**3)
         cap = max(self._w_max, _APP_LIMITED_FACTOR * self._sent.rate())
         if self.ceiling:

@@ -393,6 +393,58 @@ async def test_a_learned_start_rate_is_used_and_capped(clock: VirtualClock) -> N
     assert (fresh.current_rate, fresh.learned_rate) == (50.0, None)
 
 
+async def _in_use_at(limiter: AdaptiveLimiter, seconds: float, clock: VirtualClock) -> Permit:
+    """Send back to back for ``seconds``, every answer a success but the last: the permit of that one."""
+    permits = await _send_for(limiter, seconds, clock)
+    for permit in permits[:-1]:
+        limiter.on_success(permit)
+    return permits[-1]
+
+
+async def test_a_retry_after_wait_does_not_collapse_the_rate(clock: VirtualClock) -> None:
+    """Rows sitting out a Retry-After send nothing; a 429 right after is not cut from that emptied meter.
+
+    Every row was throttled and told to wait a second, so the last second saw one request: cutting
+    from that "measured" rate put the domain at the floor, far below the ~100/s the service takes.
+    """
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock, start_rate=100.0)
+    limiter.on_throttle(await _in_use_at(limiter, 1.0, clock), retry_after=1.0)
+    after_first_cut = limiter.current_rate
+    assert after_first_cut >= 70.0
+    await asyncio.sleep(1.0)  # every row waits out its Retry-After
+    assert limiter.on_throttle(await limiter.acquire(), retry_after=1.0) is True
+    assert limiter.current_rate == pytest.approx(0.7 * after_first_cut, rel=0.05)  # one β step, no more
+
+
+async def test_idle_time_is_not_growth_time(clock: VirtualClock) -> None:
+    """A domain idle for 5 s (its rows waiting out a Retry-After) comes back at the rate it left, not beyond.
+
+    Before, the cubic kept climbing through the idle spell and the app-limited cap lifted as soon as
+    the rows came back, so they all met a rate twice the limit and were all throttled again at once.
+    """
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock, start_rate=100.0)
+    last = await _in_use_at(limiter, 1.0, clock)
+    throttled_at = limiter.current_rate
+    limiter.on_throttle(last, retry_after=5.0)
+    left_at = limiter.current_rate
+    await asyncio.sleep(5.0)
+    await limiter.acquire()
+    assert limiter.current_rate == pytest.approx(left_at, rel=0.02)
+    await _in_use_at(limiter, 0.5, clock)
+    assert limiter.current_rate <= throttled_at  # half a second later: still climbing back, not beyond
+
+
+async def test_without_retry_after_a_low_send_rate_is_still_evidence(clock: VirtualClock) -> None:
+    """Workers that cannot use the ceiling (no Retry-After) still make the cut start from what they sent."""
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock)
+    permits = []
+    for _ in range(100):  # 100 requests over one second, paced by the caller
+        permits.append(await limiter.acquire())
+        await asyncio.sleep(0.01)
+    limiter.on_throttle(permits[-1])
+    assert limiter.current_rate == pytest.approx(70.0, rel=0.05)
+
+
 async def test_statistics_snapshot(clock: VirtualClock) -> None:
     """Statistics report rate, ceiling, send rate, throttles, decreases, permits granted and successes."""
     limiter = AdaptiveLimiter(10.0, 1.0, clock=clock)
