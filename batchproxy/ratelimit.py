@@ -28,6 +28,10 @@ paces the permits), and here:
     * Growth stops at twice the measured send rate (never below ``w_max``): a rate the workers do not
       use says nothing about the service, and letting it run away would make the next decrease start
       from a meaningless number (RFC 7661's "application-limited" rule).
+    * A stale plateau is left fast: past ``w_max`` a short probe (0.5 s, or 8 round trips, or 10
+      requests) draws a 429 soon when the capacity has not moved; when it draws none, the rate
+      doubles every 0.35 s (or 6 round trips, or 7 requests) until the first 429 (``_curve``). The
+      plain cubic took 4-5 s to find a rise from 30 to 150/s.
     * Idle time is not growth time: the cubic's clock runs only while permits are being used. A domain
       whose rows all sleep (most often out a ``Retry-After``) would otherwise come back at a rate grown
       far past the limit, and every row would be throttled again at once (Linux's CUBIC shifts its
@@ -88,6 +92,17 @@ _MIN_CYCLE_REQUESTS = 40
 _MIN_CYCLE_RTTS = 10
 # ... but the climb back takes no longer than this, so that a rate cut to the floor recovers in a minute.
 _MAX_CLIMB_SECONDS = 10.0
+# Past the plateau, the cubic probes for this long, or this many round trips or requests if longer ...
+_PROBE_SECONDS = 0.5
+_PROBE_RTTS = 8
+_PROBE_REQUESTS = 10
+# ... by at most this much (relative to the plateau) in that time ...
+_PROBE_GAIN = 0.1
+# ... and then, still without a 429, the plateau is stale: the rate doubles every this long (or RTTs,
+# or requests at the plateau's rate).
+_DOUBLING_SECONDS = 0.35
+_DOUBLING_RTTS = 6
+_DOUBLING_REQUESTS = 7
 # Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298).
 _RTT_GAIN = 0.125
 # Rate changes smaller than this are not pushed to the bucket: each push wakes the head waiter.
@@ -297,11 +312,32 @@ class AdaptiveLimiter:
         if self._w_max is None:
             return self.ceiling
         t = now - self._idle_time(now) - self._epoch_start - self._k
-        rate = self._w_max * (1 + self._c * t**3)
+        rate = self._w_max * self._curve(t)
         cap = max(self._w_max, _APP_LIMITED_FACTOR * self._sent.rate())
         if self.ceiling:
             cap = min(cap, self.ceiling)
         return min(max(rate, self._floor), cap)
+
+    def _curve(self, t: float) -> float:
+        """The rate relative to ``w_max``, ``t`` seconds after the cubic reached it (negative: before).
+
+        Up to the plateau, CUBIC's concave climb, flattened at low rates (``_growth_for``) so that a
+        cycle is not all 429s. Beyond it, a short probe that the flattening does not slow down (it is
+        what made a rise from 30 to 150/s take 5 s to find), bounded to ``_PROBE_GAIN`` over
+        ``_PROBE_*``. If that probe passes without a 429 the old plateau is no longer the limit: with
+        the capacity unchanged the 429 comes sooner, about when the service's own burst runs out. The
+        rate then doubles at a steady pace, as a slow start would, until the first 429 tells where the
+        new limit is. Never slower than the plain cubic (which is what brings a rate at the floor back
+        within a minute); the app-limited cap and the ceiling still bound it.
+        """
+        if t <= 0:
+            return 1 + self._c * t**3
+        w_max = self._w_max or self._floor
+        probe = max(_PROBE_SECONDS, _PROBE_RTTS * self._srtt, _PROBE_REQUESTS / w_max)
+        doubling = max(_DOUBLING_SECONDS, _DOUBLING_RTTS * self._srtt, _DOUBLING_REQUESTS / w_max)
+        c = max(self._c, min(self._growth, _PROBE_GAIN / probe**3))
+        probed = 1 + c * min(t, probe) ** 3
+        return max(1 + c * t**3, probed * 2 ** (max(0.0, t - probe) / doubling))
 
     def _retune(self) -> None:
         target = self._target(self._clock.now())

@@ -512,6 +512,18 @@ async def test_capacity_drop_and_rise_are_followed_within_seconds(clock: Virtual
     assert server.throttle_share() <= 0.05
 
 
+@pytest.mark.parametrize("seed", [7, 1, 2, 3])
+async def test_a_rise_in_capacity_is_found_within_3_seconds(clock: VirtualClock, seed: int) -> None:
+    """After capacity rises 30 → 150/s, goodput is at 90% of it within 3 s (issue 13), 429s stay ≤ 5%.
+
+    The plateau at 30/s is stale once a short probe past it draws no 429; the rate then doubles
+    instead of creeping up the cubic (which took 4-5 s here).
+    """
+    server, _ = await simulate(clock, [(0, 100), (20, 30), (40, 150)], ceiling=1000, seconds=60, seed=seed)
+    assert _recovery(server, 40, 60, 0.9 * 150) <= 3
+    assert server.throttle_share() <= 0.05
+
+
 async def test_no_ceiling_still_finds_the_capacity(clock: VirtualClock) -> None:
     """With --rate 0 the first 429s bring the rate down to the capacity, which is then used with few 429s."""
     server, limiter = await simulate(clock, [(0, 100)], ceiling=0, seconds=30, burst_seconds=0.1)
