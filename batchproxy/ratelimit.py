@@ -103,6 +103,7 @@ _PROBE_GAIN = 0.1
 _DOUBLING_SECONDS = 0.35
 _DOUBLING_RTTS = 6
 _DOUBLING_REQUESTS = 7
+_MAX_DOUBLINGS = 64.0
 # Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298).
 _RTT_GAIN = 0.125
 # Rate changes smaller than this are not pushed to the bucket: each push wakes the head waiter.
@@ -337,7 +338,9 @@ class AdaptiveLimiter:
         doubling = max(_DOUBLING_SECONDS, _DOUBLING_RTTS * self._srtt, _DOUBLING_REQUESTS / w_max)
         c = max(self._c, min(self._growth, _PROBE_GAIN / probe**3))
         probed = 1 + c * min(t, probe) ** 3
-        return max(1 + c * t**3, probed * 2 ** (max(0.0, t - probe) / doubling))
+        # Bounded exponent: hours without a 429 must not overflow a float (the caps bound the rate).
+        doublings = min(max(0.0, t - probe) / doubling, _MAX_DOUBLINGS)
+        return max(1 + c * t**3, probed * 2**doublings)
 
     def _retune(self) -> None:
         target = self._target(self._clock.now())

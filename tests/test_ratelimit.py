@@ -9,6 +9,7 @@ capacity bucket, which is the only honest way to test a congestion controller.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import selectors
 import time
@@ -443,6 +444,12 @@ async def test_without_retry_after_a_low_send_rate_is_still_evidence(clock: Virt
         await asyncio.sleep(0.01)
     limiter.on_throttle(permits[-1])
     assert limiter.current_rate == pytest.approx(70.0, rel=0.05)
+
+
+async def test_hours_without_a_throttle_do_not_overflow(clock: VirtualClock) -> None:
+    """The doubling past a stale plateau is bounded: a day of probing still gives a finite rate."""
+    limiter = AdaptiveLimiter(0.0, 10.0, clock=clock, start_rate=5.0)
+    assert math.isfinite(limiter._curve(86_400.0))
 
 
 async def test_statistics_snapshot(clock: VirtualClock) -> None:
