@@ -104,6 +104,8 @@ _DOUBLING_SECONDS = 0.35
 _DOUBLING_RTTS = 6
 _DOUBLING_REQUESTS = 7
 _MAX_DOUBLINGS = 64.0
+# ... but not after an idle spell longer than this since the last decrease (see _curve).
+_IDLE_TOLERANCE = 0.1
 # Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298).
 _RTT_GAIN = 0.125
 # Rate changes smaller than this are not pushed to the bucket: each push wakes the head waiter.
@@ -159,6 +161,7 @@ class AdaptiveLimiter:
         self._throttles = self._decreases = self._successes = 0
         self._srtt = 0.0  # smoothed seconds from permit to answer; 0 until the first answer
         self._last_use: float | None = None  # when a permit was last granted or asked for
+        self._idle_in_epoch = 0.0  # seconds of idle time since the last decrease
         self._held_until = -math.inf  # until when some row waits out a Retry-After
         # CUBIC state; None until the first throttle (or a learned start rate) gives it a reference.
         self._w_max: float | None = None
@@ -246,6 +249,7 @@ class AdaptiveLimiter:
         new_rate = max(self._beta * at_throttle, self._floor)
         self._w_max = w_max
         self._epoch_start = self._last_use = now
+        self._idle_in_epoch = 0.0
         # K: how long the cubic takes to climb from new_rate back to w_max.
         self._c = self._growth_for(w_max)
         self._k = math.cbrt(max(w_max - new_rate, 0.0) / (self._c * w_max))
@@ -305,7 +309,9 @@ class AdaptiveLimiter:
 
     def _skip_idle(self, now: float) -> None:
         # Move the cubic's epoch past the idle spell, so growth resumes where it stopped.
-        self._epoch_start += self._idle_time(now)
+        idle = self._idle_time(now)
+        self._epoch_start += idle
+        self._idle_in_epoch += idle
         self._last_use = now
 
     def _target(self, now: float) -> float:
@@ -329,7 +335,9 @@ class AdaptiveLimiter:
         the capacity unchanged the 429 comes sooner, about when the service's own burst runs out. The
         rate then doubles at a steady pace, as a slow start would, until the first 429 tells where the
         new limit is. Never slower than the plain cubic (which is what brings a rate at the floor back
-        within a minute); the app-limited cap and the ceiling still bound it.
+        within a minute); the app-limited cap and the ceiling still bound it. Not after the domain
+        sat idle (its rows waiting out a Retry-After, most often): the service's burst refilled
+        meanwhile and hides the limit, and doubling into it throttled every row at once again.
         """
         if t <= 0:
             return 1 + self._c * t**3
@@ -338,6 +346,9 @@ class AdaptiveLimiter:
         doubling = max(_DOUBLING_SECONDS, _DOUBLING_RTTS * self._srtt, _DOUBLING_REQUESTS / w_max)
         c = max(self._c, min(self._growth, _PROBE_GAIN / probe**3))
         probed = 1 + c * min(t, probe) ** 3
+        if self._idle_in_epoch > _IDLE_TOLERANCE:
+            # While we sent nothing the service's burst filled up: a quiet probe since proves nothing.
+            return 1 + c * t**3
         # Bounded exponent: hours without a 429 must not overflow a float (the caps bound the rate).
         doublings = min(max(0.0, t - probe) / doubling, _MAX_DOUBLINGS)
         return max(1 + c * t**3, probed * 2**doublings)

@@ -446,6 +446,20 @@ async def test_without_retry_after_a_low_send_rate_is_still_evidence(clock: Virt
     assert limiter.current_rate == pytest.approx(70.0, rel=0.05)
 
 
+@pytest.mark.parametrize("idle", [0.0, 3.0])
+async def test_a_quiet_probe_doubles_unless_the_domain_sat_idle(clock: VirtualClock, idle: float) -> None:
+    """A quiet probe past the plateau doubles the rate; not after an idle spell (the service refilled)."""
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock, start_rate=100.0)
+    limiter.on_throttle(await _in_use_at(limiter, 0.3, clock))
+    w_max = 100.0 * 0.85  # fast convergence: the plateau is put below the rate that failed
+    await asyncio.sleep(idle)
+    await _in_use_at(limiter, 2.0, clock)  # K ≈ 0.8 s to the plateau, 0.5 s of probe, then 0.7 s more
+    if idle:
+        assert limiter.current_rate <= 2 * w_max  # the cubic alone: 1 + 0.4 · 1.2³ ≈ 1.7 (K is a guess)
+    else:
+        assert limiter.current_rate >= 3 * w_max  # 1.05 · 2 ** (0.7 / 0.35) ≈ 4.2, capped at 2x sent
+
+
 async def test_hours_without_a_throttle_do_not_overflow(clock: VirtualClock) -> None:
     """The doubling past a stale plateau is bounded: a day of probing still gives a finite rate."""
     limiter = AdaptiveLimiter(0.0, 10.0, clock=clock, start_rate=5.0)
