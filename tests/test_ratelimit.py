@@ -9,6 +9,7 @@ capacity bucket, which is the only honest way to test a congestion controller.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import selectors
 import time
@@ -392,6 +393,78 @@ async def test_a_learned_start_rate_is_used_and_capped(clock: VirtualClock) -> N
     assert (fresh.current_rate, fresh.learned_rate) == (50.0, None)
 
 
+async def _in_use_at(limiter: AdaptiveLimiter, seconds: float, clock: VirtualClock) -> Permit:
+    """Send back to back for ``seconds``, every answer a success but the last: the permit of that one."""
+    permits = await _send_for(limiter, seconds, clock)
+    for permit in permits[:-1]:
+        limiter.on_success(permit)
+    return permits[-1]
+
+
+async def test_a_retry_after_wait_does_not_collapse_the_rate(clock: VirtualClock) -> None:
+    """Rows sitting out a Retry-After send nothing; a 429 right after is not cut from that emptied meter.
+
+    Every row was throttled and told to wait a second, so the last second saw one request: cutting
+    from that "measured" rate put the domain at the floor, far below the ~100/s the service takes.
+    """
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock, start_rate=100.0)
+    limiter.on_throttle(await _in_use_at(limiter, 1.0, clock), retry_after=1.0)
+    after_first_cut = limiter.current_rate
+    assert after_first_cut >= 70.0
+    await asyncio.sleep(1.0)  # every row waits out its Retry-After
+    assert limiter.on_throttle(await limiter.acquire(), retry_after=1.0) is True
+    assert limiter.current_rate == pytest.approx(0.7 * after_first_cut, rel=0.05)  # one β step, no more
+
+
+async def test_idle_time_is_not_growth_time(clock: VirtualClock) -> None:
+    """A domain idle for 5 s (its rows waiting out a Retry-After) comes back at the rate it left, not beyond.
+
+    Before, the cubic kept climbing through the idle spell and the app-limited cap lifted as soon as
+    the rows came back, so they all met a rate twice the limit and were all throttled again at once.
+    """
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock, start_rate=100.0)
+    last = await _in_use_at(limiter, 1.0, clock)
+    throttled_at = limiter.current_rate
+    limiter.on_throttle(last, retry_after=5.0)
+    left_at = limiter.current_rate
+    await asyncio.sleep(5.0)
+    await limiter.acquire()
+    assert limiter.current_rate == pytest.approx(left_at, rel=0.02)
+    await _in_use_at(limiter, 0.5, clock)
+    assert limiter.current_rate <= throttled_at  # half a second later: still climbing back, not beyond
+
+
+async def test_without_retry_after_a_low_send_rate_is_still_evidence(clock: VirtualClock) -> None:
+    """Workers that cannot use the ceiling (no Retry-After) still make the cut start from what they sent."""
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock)
+    permits = []
+    for _ in range(100):  # 100 requests over one second, paced by the caller
+        permits.append(await limiter.acquire())
+        await asyncio.sleep(0.01)
+    limiter.on_throttle(permits[-1])
+    assert limiter.current_rate == pytest.approx(70.0, rel=0.05)
+
+
+@pytest.mark.parametrize("idle", [0.0, 3.0])
+async def test_a_quiet_probe_doubles_unless_the_domain_sat_idle(clock: VirtualClock, idle: float) -> None:
+    """A quiet probe past the plateau doubles the rate; not after an idle spell (the service refilled)."""
+    limiter = AdaptiveLimiter(1000.0, 10.0, clock=clock, start_rate=100.0)
+    limiter.on_throttle(await _in_use_at(limiter, 0.3, clock))
+    w_max = 100.0 * 0.85  # fast convergence: the plateau is put below the rate that failed
+    await asyncio.sleep(idle)
+    await _in_use_at(limiter, 2.0, clock)  # K ≈ 0.8 s to the plateau, 0.5 s of probe, then 0.7 s more
+    if idle:
+        assert limiter.current_rate <= 2 * w_max  # the cubic alone: 1 + 0.4 · 1.2³ ≈ 1.7 (K is a guess)
+    else:
+        assert limiter.current_rate >= 3 * w_max  # 1.05 · 2 ** (0.7 / 0.35) ≈ 4.2, capped at 2x sent
+
+
+async def test_hours_without_a_throttle_do_not_overflow(clock: VirtualClock) -> None:
+    """The doubling past a stale plateau is bounded: a day of probing still gives a finite rate."""
+    limiter = AdaptiveLimiter(0.0, 10.0, clock=clock, start_rate=5.0)
+    assert math.isfinite(limiter._curve(86_400.0))
+
+
 async def test_statistics_snapshot(clock: VirtualClock) -> None:
     """Statistics report rate, ceiling, send rate, throttles, decreases, permits granted and successes."""
     limiter = AdaptiveLimiter(10.0, 1.0, clock=clock)
@@ -430,6 +503,18 @@ async def test_capacity_drop_and_rise_are_followed_within_seconds(clock: Virtual
     assert _recovery(server, 20, 40, 0.9 * 30) <= 10
     assert server.goodput(25, 40) <= 30 * 1.1
     assert _recovery(server, 40, 60, 0.9 * 150) <= 10
+    assert server.throttle_share() <= 0.05
+
+
+@pytest.mark.parametrize("seed", [7, 1, 2, 3])
+async def test_a_rise_in_capacity_is_found_within_3_seconds(clock: VirtualClock, seed: int) -> None:
+    """After capacity rises 30 → 150/s, goodput is at 90% of it within 3 s (issue 13), 429s stay ≤ 5%.
+
+    The plateau at 30/s is stale once a short probe past it draws no 429; the rate then doubles
+    instead of creeping up the cubic (which took 4-5 s here).
+    """
+    server, _ = await simulate(clock, [(0, 100), (20, 30), (40, 150)], ceiling=1000, seconds=60, seed=seed)
+    assert _recovery(server, 40, 60, 0.9 * 150) <= 3
     assert server.throttle_share() <= 0.05
 
 

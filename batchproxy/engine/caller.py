@@ -138,7 +138,7 @@ class RowCaller:
         self._breaker.observe(failure)
         if failure.kind is FailureKind.THROTTLED:
             self._stats.on_throttle(self._domain)
-            self._limiter.on_throttle(permit)
+            self._limiter.on_throttle(permit, retry_after=failure.retry_after)
 
     def _note_success(self, response: dict[str, Any], permit: Permit) -> None:
         metadata = response.get("ResponseMetadata", {})

@@ -28,6 +28,18 @@ paces the permits), and here:
     * Growth stops at twice the measured send rate (never below ``w_max``): a rate the workers do not
       use says nothing about the service, and letting it run away would make the next decrease start
       from a meaningless number (RFC 7661's "application-limited" rule).
+    * A stale plateau is left fast: past ``w_max`` a short probe (0.5 s, or 8 round trips, or 10
+      requests) draws a 429 soon when the capacity has not moved; when it draws none, the rate
+      doubles every 0.35 s (or 6 round trips, or 7 requests) until the first 429 (``_curve``). The
+      plain cubic took 4-5 s to find a rise from 30 to 150/s.
+    * Idle time is not growth time: the cubic's clock runs only while permits are being used. A domain
+      whose rows all sleep (most often out a ``Retry-After``) would otherwise come back at a rate grown
+      far past the limit, and every row would be throttled again at once (Linux's CUBIC shifts its
+      epoch by the idle time for the same reason).
+    * A 429's ``Retry-After`` makes the measured rates no evidence for a while: rows told to wait send
+      nothing, so what was sent and accepted over that window says how long the service asked us to
+      wait, not what it can take. Cutting from such a measurement would collapse the rate far below
+      the capacity; the cut is then from the rate in force.
     * Saved-up burst is dropped at each decrease, and the burst never exceeds one second's worth.
     * The rate stays within [floor, ceiling]; after a cut to the floor it is back within a minute.
 
@@ -78,6 +90,20 @@ _MIN_CYCLE_REQUESTS = 40
 _MIN_CYCLE_RTTS = 10
 # ... but the climb back takes no longer than this, so that a rate cut to the floor recovers in a minute.
 _MAX_CLIMB_SECONDS = 10.0
+# Past the plateau, the cubic probes for this long, or this many round trips or requests if longer ...
+_PROBE_SECONDS = 0.5
+_PROBE_RTTS = 8
+_PROBE_REQUESTS = 10
+# ... by at most this much (relative to the plateau) in that time ...
+_PROBE_GAIN = 0.1
+# ... and then, still without a 429, the plateau is stale: the rate doubles every this long (or RTTs,
+# or requests at the plateau's rate).
+_DOUBLING_SECONDS = 0.35
+_DOUBLING_RTTS = 6
+_DOUBLING_REQUESTS = 7
+_MAX_DOUBLINGS = 64.0
+# ... but not after an idle spell longer than this since the last decrease (see _curve).
+_IDLE_TOLERANCE = 0.1
 # Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298).
 _RTT_GAIN = 0.125
 # Rate changes smaller than this are not pushed to the bucket: each push wakes the head waiter.
@@ -132,6 +158,9 @@ class AdaptiveLimiter:
         self._accepted = _RateMeter(clock)  # requests the service accepted
         self._throttles = self._decreases = self._successes = 0
         self._srtt = 0.0  # smoothed seconds from permit to answer; 0 until the first answer
+        self._last_use: float | None = None  # when a permit was last granted or asked for
+        self._idle_in_epoch = 0.0  # seconds of idle time since the last decrease
+        self._held_until = -math.inf  # until when some row waits out a Retry-After
         # CUBIC state; None until the first throttle (or a learned start rate) gives it a reference.
         self._w_max: float | None = None
         self._epoch_start = 0.0
@@ -159,9 +188,11 @@ class AdaptiveLimiter:
 
     async def acquire(self) -> Permit:
         """Wait for leave to send one request (every attempt takes one)."""
+        self._skip_idle(self._clock.now())
         self._retune()
         sent_at = await self._bucket.acquire()
         self._sent.note(sent_at)
+        self._last_use = sent_at
         return Permit(sent_at=sent_at, epoch=self._decreases)
 
     def ready_in(self, ahead: int = 0) -> float:
@@ -169,14 +200,20 @@ class AdaptiveLimiter:
         self._retune()
         return self._bucket.ready_in(ahead)
 
-    def on_throttle(self, permit: Permit) -> bool:
-        """A request was throttled (429). Returns True when this lowered the rate."""
+    def on_throttle(self, permit: Permit, *, retry_after: float | None = None) -> bool:
+        """A request was throttled (429). Returns True when this lowered the rate.
+
+        ``retry_after``: the seconds the 429 asked its row to wait, when it said (``Retry-After``).
+        """
         self._throttles += 1
         self._note_rtt(permit)
-        if permit.epoch < self._decreases:
-            return False  # sent before the last cut: already accounted for
-        self._decrease()
-        return True
+        lowered = permit.epoch >= self._decreases  # else: sent before the last cut, already accounted for
+        if lowered:
+            self._decrease()
+        if retry_after:
+            # After the cut: the measurements that cut was based on were taken before this wait.
+            self._held_until = max(self._held_until, self._clock.now() + retry_after)
+        return lowered
 
     def on_success(self, permit: Permit) -> None:
         """A request was accepted: counted, and measured as evidence of what the service takes."""
@@ -201,6 +238,7 @@ class AdaptiveLimiter:
         rate = min(rate, self.ceiling) if self.ceiling else rate
         self._w_max = max(rate, self._floor)
         self._epoch_start, self._k = self._clock.now(), 0.0
+        self._last_use = self._epoch_start
         self._c = self._growth_for(self._w_max)
         self._set_bucket_rate(self._w_max)
 
@@ -213,7 +251,8 @@ class AdaptiveLimiter:
             w_max = at_throttle * (1 + self._beta) / 2
         new_rate = max(self._beta * at_throttle, self._floor)
         self._w_max = w_max
-        self._epoch_start = now
+        self._epoch_start = self._last_use = now
+        self._idle_in_epoch = 0.0
         # K: how long the cubic takes to climb from new_rate back to w_max.
         self._c = self._growth_for(w_max)
         self._k = math.cbrt(max(w_max - new_rate, 0.0) / (self._c * w_max))
@@ -233,6 +272,8 @@ class AdaptiveLimiter:
         the allowance when it is clearly lower (below β times it), or when there is no allowance.
         """
         allowed = self._target(now)
+        if self._held_until > now - _METER_WINDOW and allowed:
+            return allowed  # some rows sat out a Retry-After within the window: the meters undercount
         evidence = [self._sent.rate()]
         # Answers lag sends by a round trip, so early on the accepted count says more about the
         # round trip than about the service: only a full window of it is evidence.
@@ -262,16 +303,58 @@ class AdaptiveLimiter:
         sample = self._clock.now() - permit.sent_at
         self._srtt = sample if self._srtt == 0 else self._srtt + _RTT_GAIN * (sample - self._srtt)
 
+    def _idle_time(self, now: float) -> float:
+        """Seconds since the last permit beyond the one-permit interval, when nobody is waiting for one."""
+        rate = self._bucket.rate
+        if self._last_use is None or self._bucket.waiting or rate == 0:
+            return 0.0
+        return max(0.0, now - self._last_use - 1 / rate)
+
+    def _skip_idle(self, now: float) -> None:
+        # Move the cubic's epoch past the idle spell, so growth resumes where it stopped.
+        idle = self._idle_time(now)
+        self._epoch_start += idle
+        self._idle_in_epoch += idle
+        self._last_use = now
+
     def _target(self, now: float) -> float:
         """The rate CUBIC allows at ``now``; the ceiling (0 = unlimited) before any throttle."""
         if self._w_max is None:
             return self.ceiling
-        t = now - self._epoch_start - self._k
-        rate = self._w_max * (1 + self._c * t**3)
+        t = now - self._idle_time(now) - self._epoch_start - self._k
+        rate = self._w_max * self._curve(t)
         cap = max(self._w_max, _APP_LIMITED_FACTOR * self._sent.rate())
         if self.ceiling:
             cap = min(cap, self.ceiling)
         return min(max(rate, self._floor), cap)
+
+    def _curve(self, t: float) -> float:
+        """The rate relative to ``w_max``, ``t`` seconds after the cubic reached it (negative: before).
+
+        Up to the plateau, CUBIC's concave climb, flattened at low rates (``_growth_for``) so that a
+        cycle is not all 429s. Beyond it, a short probe that the flattening does not slow down (it is
+        what made a rise from 30 to 150/s take 5 s to find), bounded to ``_PROBE_GAIN`` over
+        ``_PROBE_*``. If that probe passes without a 429 the old plateau is no longer the limit: with
+        the capacity unchanged the 429 comes sooner, about when the service's own burst runs out. The
+        rate then doubles at a steady pace, as a slow start would, until the first 429 tells where the
+        new limit is. Never slower than the plain cubic (which is what brings a rate at the floor back
+        within a minute); the app-limited cap and the ceiling still bound it. Not after the domain
+        sat idle (its rows waiting out a Retry-After, most often): the service's burst refilled
+        meanwhile and hides the limit, and doubling into it throttled every row at once again.
+        """
+        if t <= 0:
+            return 1 + self._c * t**3
+        w_max = self._w_max or self._floor
+        probe = max(_PROBE_SECONDS, _PROBE_RTTS * self._srtt, _PROBE_REQUESTS / w_max)
+        doubling = max(_DOUBLING_SECONDS, _DOUBLING_RTTS * self._srtt, _DOUBLING_REQUESTS / w_max)
+        c = max(self._c, min(self._growth, _PROBE_GAIN / probe**3))
+        probed = 1 + c * min(t, probe) ** 3
+        if self._idle_in_epoch > _IDLE_TOLERANCE:
+            # While we sent nothing the service's burst filled up: a quiet probe since proves nothing.
+            return 1 + c * t**3
+        # Bounded exponent: hours without a 429 must not overflow a float (the caps bound the rate).
+        doublings = min(max(0.0, t - probe) / doubling, _MAX_DOUBLINGS)
+        return max(1 + c * t**3, probed * 2**doublings)
 
     def _retune(self) -> None:
         target = self._target(self._clock.now())
