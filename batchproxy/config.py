@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchproxy.shard import ShardSpec
+
 __all__ = ["DEFAULTS", "Defaults", "RunConfig", "WaveConfig"]
 
 
@@ -67,3 +69,5 @@ class RunConfig:
     waves: WaveConfig = WaveConfig()
     # The command line as typed, to print the exact resume / retry commands in the summary.
     argv: tuple[str, ...] = ()
+    events: str | None = None  # --events PATH, or "-" for stdout (CONTRACT §11)
+    shard: ShardSpec | None = None  # --shard I/N: this process takes only its rate domains (CONTRACT §12)

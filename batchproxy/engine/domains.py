@@ -20,6 +20,7 @@ from batchproxy.engine.queue import RowQueue
 from batchproxy.engine.ratelimit import AdaptiveLimiter
 from batchproxy.engine.stats import Domain, DomainStats, RunStats
 from batchproxy.engine.transport import ClientSend, Send
+from batchproxy.report.domain import Domain as SeenDomain
 
 if TYPE_CHECKING:
     from batchproxy.clients import ClientPool
@@ -49,6 +50,7 @@ class RateDomain:
         connect: Connect,
     ) -> None:
         self.key = key
+        self.seen = SeenDomain("profile", key[0], key[1])  # as events and the timeline name it
         self.limiter = limiter
         self.breaker = breaker
         self.queue = queue
