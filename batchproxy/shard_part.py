@@ -72,7 +72,8 @@ class ShardCounter:
             _domain_ids=self._ids,
             _owned=owned,
             _domain_of_row=self._domain_of_row,
-            _invalid=invalid if takes_invalid else (),
+            _invalid=invalid,
+            takes_invalid=takes_invalid,
         )
 
 
@@ -85,7 +86,8 @@ class ShardPart:
     _domain_ids: dict[tuple[str | None, str], int]
     _owned: bytearray  # by domain id: 1 when this shard owns the domain
     _domain_of_row: array[int]
-    _invalid: Collection[int]  # invalid rows this shard records: all of them for shard 1, else none
+    _invalid: Collection[int]  # the input's invalid rows (--skip-invalid)
+    takes_invalid: bool  # this shard records them: shard 1 does
 
     def owns(self, row: Row) -> bool:
         """Is this valid row ours? (Its domain is.)"""
@@ -98,17 +100,13 @@ class ShardPart:
         return ident is not None and bool(self._owned[ident])
 
     @property
-    def takes_invalid(self) -> bool:
-        return bool(self._invalid)
-
-    @property
     def valid_rows(self) -> int:
         return self.assignment.rows[self.spec.index - 1]
 
     @property
     def rows(self) -> int:
         """Lines this shard's finished results file holds: its valid rows, and shard 1 the invalid."""
-        return self.valid_rows + len(self._invalid)
+        return self.valid_rows + (len(self._invalid) if self.takes_invalid else 0)
 
     def row_numbers(self) -> Collection[int]:
         """This shard's row numbers, for the journal's ``finalize`` (it keeps only these lines)."""
@@ -118,7 +116,7 @@ class ShardPart:
         """``2/4: 30 of 120 rows (shards: 30, 30, 40, 20)``; a long list is cut to its extremes."""
         rows = self.assignment.rows
         spread = ", ".join(map(str, rows)) if len(rows) <= 8 else f"{min(rows)} to {max(rows)}"
-        total = sum(rows) + (len(self._invalid) if self._invalid else 0)
+        total = sum(rows) + len(self._invalid)
         return f"{self.spec}: {self.rows} of {total} rows (per shard: {spread})"
 
 
@@ -135,7 +133,7 @@ class _ShardRows(Collection[int]):
         rows = part._domain_of_row
         if number < len(rows) and rows[number] != _NONE:
             return bool(part._owned[rows[number]])
-        return number in part._invalid
+        return part.takes_invalid and number in part._invalid
 
     def __iter__(self) -> Iterator[int]:
         last = max(len(self._part._domain_of_row) - 1, max(self._part._invalid, default=0))
