@@ -115,7 +115,8 @@ class ShardPart:
     def describe(self) -> str:
         """``2/4: 30 of 120 rows (shards: 30, 30, 40, 20)``; a long list is cut to its extremes."""
         rows = self.assignment.rows
-        spread = ", ".join(map(str, rows)) if len(rows) <= 8 else f"{min(rows)} to {max(rows)}"
+        # A summary line fits 80 columns: up to four shards listed, more as their extremes.
+        spread = ", ".join(map(str, rows)) if len(rows) <= 4 else f"{min(rows)} to {max(rows)}"
         total = sum(rows) + len(self._invalid)
         return f"{self.spec}: {self.rows} of {total} rows (per shard: {spread})"
 
