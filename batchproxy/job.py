@@ -31,7 +31,7 @@ from batchproxy.endpoint import RowRegions, Targets, endpoint, row_regions
 from batchproxy.engine.domains import Domains
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.rollout import Rollout, build_rollout
-from batchproxy.engine.scheduler import Scheduler, StopControl, Waves
+from batchproxy.engine.scheduler import Scheduler, StopControl
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import UsageError
 from batchproxy.exit_codes import ExitCode
@@ -39,18 +39,10 @@ from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, Resum
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, SinkResult
 from batchproxy.report.progress import ProgressDisplay
-from batchproxy.report.run_observing import (
-    ObservedSink,
-    ObservedWaves,
-    Observing,
-    counts_of,
-    sample,
-    watcher,
-)
+from batchproxy.report.run_observing import ObservedWaves, Observing, counts_of, sample, watcher
 from batchproxy.report.summary import Summary, render
 from batchproxy.rows import Outcome, Row, Status
-from batchproxy.shard_part import InvalidRows, ShardCounter, ShardPart
-from batchproxy.shard_record import ShardRecord, input_digest, save_shard_record
+from batchproxy.shard_part import InvalidRows, ShardCounter, ShardPart, save_record
 
 __all__ = ["Executed", "Finished", "Invalid", "Prepared", "execute", "finish", "prepare", "run", "validate"]
 
@@ -335,12 +327,14 @@ async def execute(prepared: Prepared) -> Executed:
         )
         async with endpoint(config, prepared.gathered.targets, prepared.regions.profiles) as where:
             sink = closing.enter_context(prepared.operation.open_sink(opening))
-            _record_shard(prepared)
+            if prepared.shard is not None and prepared.operation.writes:
+                save_record(config.results_path, config.input_path, prepared.scan.row_count, prepared.shard)
             observer = None
             if observing is not None:
-                observing.keep_timeline(config, prepared.operation)
-                observer = observing.observer if observing.watching else None
-                sink = _observed(prepared, sink, observing)
+                region_at = prepared.scan.header.index(columns.REGION)
+                region = prepared.regions.default
+                operation = prepared.operation
+                sink, observer = observing.attach(config, operation, sink, region_at=region_at, region=region)
             domains = Domains.over_pool(
                 where.clients,
                 rate=config.rate,
@@ -350,9 +344,7 @@ async def execute(prepared: Prepared) -> Executed:
                 breaker_threshold=min(config.concurrency, 5),
                 start_rates=learned,
             )
-            waves: Waves | None = prepared.rollout
-            if waves is not None and observer is not None and observer.events.enabled:
-                waves = ObservedWaves(waves, observer.events)
+            waves = prepared.rollout if observing is None else observing.gate(prepared.rollout)
             scheduler = Scheduler(
                 operation=prepared.operation,
                 domains=domains,
@@ -380,31 +372,6 @@ async def execute(prepared: Prepared) -> Executed:
             learned_rates=domains.learned_rates(),
             closing=closing.pop_all(),
         )
-
-
-def _record_shard(prepared: Prepared) -> None:
-    """--shard: beside the results file just opened (or resumed), what ``merge`` checks it against."""
-    shard, config = prepared.shard, prepared.config
-    if shard is None or not prepared.operation.writes:
-        return
-    record = ShardRecord(
-        index=shard.spec.index,
-        count=shard.spec.count,
-        input_digest=input_digest(config.input_path),
-        input_rows=prepared.scan.row_count,
-        shard_rows=shard.rows,
-    )
-    save_shard_record(config.results_path, record)
-
-
-def _observed(prepared: Prepared, sink: Sink, observing: Observing) -> Sink:
-    """The sink, emitting ``row_finished`` for each outcome when --events is given."""
-    if not observing.events.enabled:
-        return sink
-    region = prepared.regions.default or "-"
-    return ObservedSink(
-        sink, observing.events, region_at=prepared.scan.header.index(columns.REGION), default_region=region
-    )
 
 
 def _rows_to_send(prepared: Prepared, sink: Sink, stats: RunStats) -> Iterator[Row]:

@@ -15,16 +15,18 @@ from __future__ import annotations
 from array import array
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from batchproxy.rows import Row
 from batchproxy.shard import Assignment, ShardSpec, assign
 from batchproxy.shard import Domain as ShardDomain
+from batchproxy.shard_record import ShardRecord, input_digest, save_shard_record
 
 if TYPE_CHECKING:
     from batchproxy.input import Scan
 
-__all__ = ["InvalidRows", "ShardCounter", "ShardPart", "shard_domain"]
+__all__ = ["InvalidRows", "ShardCounter", "ShardPart", "save_record", "shard_domain"]
 
 _NONE = 0  # in the per-row array: a blank line, an invalid row, or a number past the last row
 
@@ -158,3 +160,18 @@ class InvalidRows(Collection[int]):
 
     def __len__(self) -> int:
         return self._scan.invalid_row_count
+
+
+def save_record(results: Path, input_path: Path, input_rows: int, part: ShardPart) -> None:
+    """Beside the results file just opened (or resumed): what ``merge`` checks this shard against.
+
+    ``input_rows``: the input's data rows, every shard's (the merged file's lines).
+    """
+    record = ShardRecord(
+        index=part.spec.index,
+        count=part.spec.count,
+        input_digest=input_digest(input_path),
+        input_rows=input_rows,
+        shard_rows=part.rows,
+    )
+    save_shard_record(results, record)

@@ -107,6 +107,26 @@ class Observing:
             )
             self._timeline_kept = True
 
+    def attach(
+        self,
+        config: RunConfig,
+        operation: Operation,
+        sink: Sink,
+        *,
+        region_at: int | None,
+        region: str | None,
+    ) -> tuple[Sink, RunObserver | None]:
+        """Once the results file is open: the timeline kept, the sink that emits ``row_finished``, and
+        the observer for the engine (None when nothing reads it: plan without --events)."""
+        self.keep_timeline(config, operation)
+        if self.events.enabled:
+            sink = ObservedSink(sink, self.events, region_at=region_at, default_region=region or "-")
+        return sink, self.observer if self.watching else None
+
+    def gate(self, waves: Waves | None) -> Waves | None:
+        """The rollout gate, announcing each finished wave when --events is given."""
+        return ObservedWaves(waves, self.events) if waves is not None and self.events.enabled else waves
+
     @property
     def watching(self) -> bool:
         """Does anything read what the engine would tell the observer? (plan without --events: no)"""
