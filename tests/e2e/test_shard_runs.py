@@ -202,3 +202,26 @@ def test_summary_and_plan_name_the_shard(tmp_path: Path) -> None:
     assert "--shard" not in retry
     assert "input.failed.shard-1-of-3.csv" in retry
     assert "--shard 1/3" in resume
+
+
+def test_rollback_and_delete_take_shards_too(tmp_path: Path) -> None:
+    """A sharded rollback of a --snapshot run writes <stem>.rollback.shard-I-of-N.csv, which merge joins
+    into <stem>.rollback.csv; a sharded delete writes the run's shard names; every row once."""
+    source = write_csv(tmp_path / "input.csv", make_rows(8, regions=REGIONS[:2]))
+    snapshot = run_cli("run", source, "--emulate", "--snapshot", "--log-format", "json")
+    assert snapshot.returncode == 0, snapshot.stderr
+    results = tmp_path / "input.results.csv"
+    for index in (1, 2):
+        done = run_cli("rollback", results, "--emulate", "--shard", f"{index}/2", "--log-format", "json")
+        assert done.returncode == 0, done.stdout + done.stderr
+    shards = [tmp_path / f"input.results.rollback.shard-{index}-of-2.csv" for index in (1, 2)]
+    merged = run_cli("merge", *shards)
+    assert merged.returncode == 0, merged.stderr
+    lines = read_csv(tmp_path / "input.results.rollback.csv")
+    assert [(line["row"], line["action"]) for line in lines] == [(str(n), "deleted") for n in range(1, 9)]
+    assert (tmp_path / "input.results.rollback.failed.csv").read_text().count("\n") == 1
+    for index in (1, 2):
+        done = run_cli("delete", source, "--emulate", "--shard", f"{index}/2", "--log-format", "json")
+        assert done.returncode == 0, done.stderr
+    rows = sorted(int(line["row"]) for index in (1, 2) for line in read_csv(_results(source, index, 2)))
+    assert rows == list(range(1, 9))
