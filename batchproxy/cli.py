@@ -24,7 +24,8 @@ from batchproxy.job import validate as validate_input
 from batchproxy.logs import configure
 from batchproxy.merge_command import merge_command
 from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, RestoreProxy
-from batchproxy.report.command import report_command
+from batchproxy.report.command import events_option, report_command
+from batchproxy.shard import ShardSpec, parse_shard, shard_path
 
 __all__ = ["main"]
 
@@ -114,6 +115,8 @@ def _target_options(func: F) -> F:
             "Seconds that requests in flight may take to finish after SIGINT/SIGTERM.",
         ),
         click.option("--emulate", is_flag=True, help="Run against the bundled emulator, in-process."),
+        events_option,
+        click.option("--shard", metavar="I/N|auto/N", help="Take only shard I of N of the rate domains."),
         click.option(
             "--log-format",
             type=click.Choice(["console", "json"]),
@@ -179,10 +182,11 @@ def _run(operation: Operation, input_csv: Path, **opts: Any) -> ExitCode:
 def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig:
     paths = operation.default_paths(input_csv)
     emulate = bool(opts.get("emulate"))
+    shard = parse_shard(opts["shard"], os.environ) if opts.get("shard") else None
     return RunConfig(
         input_path=input_csv,
-        results_path=opts.get("results") or paths.results,
-        failures_path=opts.get("failures") or paths.failures,
+        results_path=opts.get("results") or _sharded(paths.results, shard) or paths.results,
+        failures_path=opts.get("failures") or _sharded(paths.failures, shard),
         region=opts.get("region") or (DEFAULTS.emulate_region if emulate else None),
         profile=opts.get("profile"),
         endpoint_url=opts.get("endpoint_url"),
@@ -211,7 +215,14 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
         role_name=opts.get("role_name"),
         external_id=opts.get("external_id"),
         role_session_name=opts.get("role_session_name") or f"batchproxy-{secrets.token_hex(4)}",
+        events=opts.get("events"),
+        shard=shard,
     )
+
+
+def _sharded(path: Path | None, shard: ShardSpec | None) -> Path | None:
+    """A default output path with ``.shard-I-of-N`` before its extension (a given path is kept)."""
+    return path if path is None or shard is None else shard_path(path, shard)
 
 
 def _invocation() -> tuple[str, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchproxy.shard import ShardSpec
+
 __all__ = ["DEFAULTS", "Defaults", "RunConfig", "WaveConfig"]
 
 
@@ -71,3 +73,5 @@ class RunConfig:
     role_name: str | None = None
     external_id: str | None = None
     role_session_name: str = "batchproxy"  # the CLI makes it batchproxy-<run id>
+    events: str | None = None  # --events PATH, or "-" for stdout (CONTRACT §11)
+    shard: ShardSpec | None = None  # --shard I/N: this process takes only its rate domains (CONTRACT §12)

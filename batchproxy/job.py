@@ -24,6 +24,7 @@ from pathlib import Path
 
 import anyio
 
+from batchproxy import columns
 from batchproxy import input as input_file
 from batchproxy.assume import check_role_options
 from batchproxy.config import RunConfig
@@ -40,8 +41,10 @@ from batchproxy.logs import get_logger
 from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, SinkResult
 from batchproxy.principal import Domain
 from batchproxy.report.progress import ProgressDisplay
+from batchproxy.report.run_observing import ObservedWaves, Observing, counts_of, sample, watcher
 from batchproxy.report.summary import Summary, render
 from batchproxy.rows import Outcome, Row, Status
+from batchproxy.shard_part import InvalidRows, ShardCounter, ShardPart, save_record
 
 __all__ = ["Executed", "Finished", "Invalid", "Prepared", "execute", "finish", "prepare", "run", "validate"]
 
@@ -59,6 +62,8 @@ class Prepared:
     reservation: Reservation | None  # --resume: the journal, locked and read before the scan
     rollout: Rollout | None
     regions: RowRegions  # the AWS config files as the scan read them, and how a row finds its region
+    shard: ShardPart | None = None  # --shard: the rows this process takes
+    observing: Observing | None = None  # --events and the timeline
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +72,8 @@ class Invalid:
 
     report: Path
     exit_code: ExitCode = ExitCode.USAGE
+    rows: int = 0  # data rows in the input
+    invalid_rows: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,9 +95,21 @@ class Finished:
 
 def run(config: RunConfig, operation: Operation) -> ExitCode:
     """The whole command: the exit code says how it went (CONTRACT §5)."""
-    prepared = prepare(config, operation)
+    observing = Observing.open(config)  # a bad --events path is refused before the input is read
+    try:
+        return _run(config, operation, observing)
+    except BaseException as exc:
+        observing.abort(exc, counts={})
+        raise
+
+
+def _run(config: RunConfig, operation: Operation, observing: Observing) -> ExitCode:
+    prepared = prepare(config, operation, observing=observing)
     if isinstance(prepared, Invalid):
+        observing.started(config, operation, total_rows=prepared.rows)
+        observing.finish(counts={Status.INVALID.value: prepared.invalid_rows}, exit_code=prepared.exit_code)
         return prepared.exit_code
+    observing.started(config, operation, total_rows=_total_rows(prepared))
     try:
         executed = anyio.run(execute, prepared)
     finally:
@@ -98,7 +117,10 @@ def run(config: RunConfig, operation: Operation) -> ExitCode:
             prepared.reservation.release()  # a no-op once the journal took the lock over
     with executed.closing:
         finished = finish(prepared, executed)
-    print(render(finished.summary))
+    control = executed.control
+    observing.finish(counts=counts_of(executed.stats), exit_code=finished.exit_code, reason=control.reason)
+    if not observing.to_stdout:  # --events -: stdout is the event stream's alone
+        print(render(finished.summary))
     return finished.exit_code
 
 
@@ -115,7 +137,9 @@ def validate(path: Path, *, region: str | None, role_name: str | None = None) ->
 # -- prepare ---------------------------------------------------------------------------------------
 
 
-def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
+def prepare(
+    config: RunConfig, operation: Operation, *, observing: Observing | None = None
+) -> Prepared | Invalid:
     """Validate the input in one pass (deciding resume row by row on the way) and build the gate."""
     reserved = reserve_for_resume(config, operation) if config.resume else None
     try:
@@ -143,9 +167,10 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
                 reserved.reservation.release()
             return invalid
         gathered.settle(scan)
+        shard = _shard_part(config, scan, gathered)
         # Before the journal exists: a bad --waves/--max-failures or --approve without a terminal is a
         # usage error that must leave no results file behind (a later run would find it and refuse).
-        rollout = build_rollout(config.waves, scan.row_count)
+        rollout = build_rollout(config.waves, scan.row_count if shard is None else shard.rows)
     except BaseException:
         if reserved is not None:
             reserved.reservation.release()
@@ -159,7 +184,23 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
         reservation=reservation,
         rollout=rollout,
         regions=regions,
+        shard=shard,
+        observing=observing,
     )
+
+
+def _shard_part(config: RunConfig, scan: input_file.Scan, gathered: Gathered) -> ShardPart | None:
+    """--shard: split the input's domains over the shards; credentials are checked for ours only."""
+    if config.shard is None or gathered.shard is None:
+        return None
+    part = gathered.shard.part(config.shard, invalid=InvalidRows(scan), takes_invalid=config.shard.index == 1)
+    gathered.targets.domains = {key for key in gathered.targets.domains if part.owns_domain(key)}
+    return part
+
+
+def _total_rows(prepared: Prepared) -> int:
+    """Rows this process accounts for: the input's, or this shard's."""
+    return prepared.scan.row_count if prepared.shard is None else prepared.shard.rows
 
 
 def _scan(
@@ -194,7 +235,7 @@ def _report_invalid(scan: input_file.Scan) -> Invalid:
         + f"; nothing was sent. Every problem is listed in {report}",
         file=sys.stderr,
     )
-    return Invalid(report=report)
+    return Invalid(report=report, rows=scan.row_count, invalid_rows=scan.invalid_row_count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +269,7 @@ class Gathered:
         self._operation = operation
         self._header = None if reserved is None else reserved.header
         self._invalid = 0
+        self.shard = ShardCounter() if config.shard is not None else None  # rows per domain, for --shard
 
     def __call__(self, item: Row | input_file.InvalidRow) -> None:
         if not isinstance(item, Row):
@@ -236,6 +278,8 @@ class Gathered:
                 self.plan.add(item, None)
             return
         self.targets.add(item)
+        if self.shard is not None:
+            self.shard.add(item)
         if self.plan is not None:
             self.plan.add(item, self._sendable(item))
 
@@ -250,9 +294,13 @@ class Gathered:
             # Duplicates are found after the main pass, so a row this observer took as valid may not
             # be: gather the targets again from the valid rows only. Rare, and only with --skip-invalid.
             self.targets = Targets(emulate=self.targets.emulate)
+            if self.shard is not None:
+                self.shard.reset()
             for item in scan.rows():
                 if isinstance(item, Row):
                     self.targets.add(item)
+                    if self.shard is not None:
+                        self.shard.add(item)
         if self.plan is None:
             return
         check = self.plan.finish()  # refuses another input file before anything is sent
@@ -276,7 +324,8 @@ def invalid_outcome(row: input_file.InvalidRow) -> Outcome:
 async def execute(prepared: Prepared) -> Executed:
     """Open the endpoint and the sink, and carry every row to an outcome."""
     config = prepared.config
-    stats = RunStats(total=prepared.scan.row_count, already_done=prepared.gathered.already_done)
+    stats = RunStats(total=_total_rows(prepared), already_done=prepared.gathered.already_done)
+    observing = prepared.observing
     learned = load_meta(config.results_path).learned_rates if config.resume else {}
     with contextlib.ExitStack() as closing:
         opening = SinkOpening(
@@ -284,6 +333,14 @@ async def execute(prepared: Prepared) -> Executed:
         )
         async with endpoint(config, prepared.gathered.targets, prepared.regions.profiles) as where:
             sink = closing.enter_context(prepared.operation.open_sink(opening))
+            if prepared.shard is not None and prepared.operation.writes:
+                save_record(config.results_path, config.input_path, prepared.scan.row_count, prepared.shard)
+            observer = None
+            if observing is not None:
+                region_at = prepared.scan.header.index(columns.REGION)
+                region = prepared.regions.default
+                operation = prepared.operation
+                sink, observer = observing.attach(config, operation, sink, region_at=region_at, region=region)
             domains = Domains.over_pool(
                 where.clients,
                 rate=config.rate,
@@ -293,6 +350,7 @@ async def execute(prepared: Prepared) -> Executed:
                 breaker_threshold=min(config.concurrency, 5),
                 start_rates=learned,
             )
+            waves = prepared.rollout if observing is None else observing.gate(prepared.rollout)
             scheduler = Scheduler(
                 operation=prepared.operation,
                 domains=domains,
@@ -301,12 +359,18 @@ async def execute(prepared: Prepared) -> Executed:
                 stats=stats,
                 concurrency=config.concurrency,
                 grace_seconds=config.grace_seconds,
-                waves=prepared.rollout,
+                waves=waves,
+                observer=observer,
             )
             progress = ProgressDisplay(stats, sys.stderr)
+            watch = () if observer is None else (watcher(observer, domains),)
             with progress.shown():
                 rows = _rows_to_send(prepared, sink, stats)
-                control = await scheduler.run(rows, background=(*sink.background(), progress.run))
+                control = await scheduler.run(rows, background=(*sink.background(), progress.run, *watch))
+            if isinstance(waves, ObservedWaves):
+                waves.after_run(control, stats)
+            if observer is not None:
+                sample(observer, domains)  # the limiters' last rates, into the last second
         return Executed(
             sink=sink,
             stats=stats,
@@ -324,7 +388,10 @@ def _rows_to_send(prepared: Prepared, sink: Sink, stats: RunStats) -> Iterator[R
     """
     plan = prepared.gathered.plan
     header = prepared.scan.header
+    shard = prepared.shard
     for item in prepared.scan.rows(select=None if plan is None else plan.selects):
+        if shard is not None and not (shard.owns(item) if isinstance(item, Row) else shard.takes_invalid):
+            continue  # another shard's row (--shard); invalid rows are shard 1's
         if not isinstance(item, Row):
             outcome = invalid_outcome(item)
             sink.record_invalid(item, outcome)
@@ -346,8 +413,10 @@ def _rows_to_send(prepared: Prepared, sink: Sink, stats: RunStats) -> Iterator[R
 
 def finish(prepared: Prepared, executed: Executed) -> Finished:
     """The sink writes what is left; the summary and the exit code come from what it wrote."""
+    shard = prepared.shard
     ending = SinkEnding(
-        input_rows=prepared.scan.row_numbers(),  # every input row, valid or not: what finalize keeps
+        # every input row (or this shard's), valid or not: what finalize keeps
+        input_rows=prepared.scan.row_numbers() if shard is None else shard.row_numbers(),
         stats=executed.stats,
         learned_rates=executed.learned_rates,
     )
@@ -370,6 +439,7 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
         retry_argv=following.retry,
         notes=result.notes,
         earlier_not_ok=result.earlier_not_ok,
+        shard=None if prepared.shard is None else prepared.shard.describe(),
     )
 
 

@@ -1,57 +1,13 @@
-"""Helpers for the report tests: a timeline made from a real results file, and a PNG reader.
-
-``timeline_from_results`` is a STAND-IN: the engine does not call ``Timeline`` yet. It replays each row
-of a real run's results file (its finish time, duration, attempts and final HTTP status) through the
-real ``Timeline`` API, so the report is drawn from the same events the engine will produce. Once the
-engine is wired, the tests should drop it and use the timeline the run itself wrote (see
-``TODO(lead)`` in tests/test_report_browser.py).
-"""
+"""Helpers for the report tests: a PNG reader (for the browser's screenshots) and results files."""
 
 from __future__ import annotations
 
 import csv
 import struct
 import zlib
-from datetime import datetime
 from pathlib import Path
 
 from batchproxy.journal.layout import Layout
-from batchproxy.report.domain import Domain
-from batchproxy.report.timeline import Timeline
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def timeline_from_results(results: Path, *, exit_code: int, resume: bool = False, after: str = "") -> None:
-    """Append one segment to ``results``' timeline that replays the rows of ``results``.
-
-    ``after``: replay only rows finished later than this ``finished_at`` (a resumed run's own rows).
-
-    Retries are taken to be 429s (true of a run against an emulator whose only fault is its rate), and
-    the limiter's rate follows a crude halve-on-429, climb-on-200 rule: only the shape matters here.
-    """
-    with results.open(newline="", encoding="utf-8") as source:
-        rows = sorted(csv.DictReader(source), key=lambda r: r["finished_at"])
-    rows = [row for row in rows if row["attempts"] not in ("", "0") and row["finished_at"] > after]
-    now = [_epoch(rows[0]["finished_at"]) - int(rows[0]["duration_ms"]) / 1000 if rows else 0.0]
-    timeline = Timeline.open(results, command="run", resume=resume, clock=lambda: now[0])
-    rates: dict[Domain, float] = {}
-    for row in rows:
-        domain = Domain("profile", None, row["Region"])
-        end = _epoch(row["finished_at"])
-        attempts, duration = int(row["attempts"]), int(row["duration_ms"]) / 1000
-        for n in range(attempts):
-            sent = end - duration + duration * n / attempts
-            status = int(row["http_status"]) if n == attempts - 1 and row["http_status"] else 429
-            timeline.on_attempt(domain, sent)
-            timeline.on_answer(domain, sent + duration / attempts, status, duration / attempts)
-            rate = rates.get(domain, 40.0)
-            rates[domain] = max(rate / 2, 1.0) if status == 429 else min(rate + 1.0, 40.0)
-            timeline.on_rate(domain, rates[domain])
-        now[0] = end
-    timeline.close(exit_code=exit_code)
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:

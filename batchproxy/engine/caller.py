@@ -9,7 +9,8 @@ rate ceiling holds exactly (no requests bunching up behind a second wait).
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from batchproxy.engine.ratelimit import AdaptiveLimiter, Permit
 from batchproxy.engine.retry import RetryPolicy
@@ -17,6 +18,10 @@ from batchproxy.engine.stats import Domain, RunStats
 from batchproxy.engine.transport import Send
 from batchproxy.errors import CallFailed, translate
 from batchproxy.rows import FailureKind
+
+if TYPE_CHECKING:
+    from batchproxy.report.domain import Domain as SeenDomain
+    from batchproxy.report.observer import RunObserver
 
 __all__ = ["AuthBreaker", "Backlog", "BreakerOpen", "RowCaller"]
 
@@ -77,6 +82,8 @@ class RowCaller:
         breaker: AuthBreaker,
         domain: Domain,
         backlog: Backlog | None = None,
+        observer: RunObserver | None = None,
+        seen: SeenDomain | None = None,
     ) -> None:
         self._send_request = send
         self._limiter = limiter
@@ -90,6 +97,9 @@ class RowCaller:
         self.http_status: int | None = None
         self.request_id = ""
         self._permit: Permit | None = None  # taken ahead by ``take_permit``, for the first request
+        # --events and the timeline: told of each request and answer (None: nobody is watching).
+        self._watch = None if observer is None or seen is None else (observer, seen)
+        self._sent_at = 0.0
 
     async def take_permit(self) -> None:
         """Take the permit for the row's first request now (the worker that picked the row does)."""
@@ -127,6 +137,10 @@ class RowCaller:
         self.attempts += 1
         self._stats.on_attempt(self._domain)
         self._stats.in_flight += 1
+        if self._watch is not None:
+            observer, seen = self._watch
+            observer.attempt(seen)
+            self._sent_at = time.monotonic()
         try:
             return await self._send_request(method, params)
         finally:
@@ -136,9 +150,13 @@ class RowCaller:
         self.http_status = failure.http_status
         self.request_id = failure.request_id or self.request_id
         self._breaker.observe(failure)
+        self._answered(failure.http_status, failure.request_id or "")
         if failure.kind is FailureKind.THROTTLED:
             self._stats.on_throttle(self._domain)
-            self._limiter.on_throttle(permit, retry_after=failure.retry_after)
+            cut = self._limiter.on_throttle(permit, retry_after=failure.retry_after)
+            if cut and self._watch is not None:
+                observer, seen = self._watch
+                observer.rate(seen, self._limiter.current_rate)  # the cut, as it happens
 
     def _note_success(self, response: dict[str, Any], permit: Permit) -> None:
         metadata = response.get("ResponseMetadata", {})
@@ -146,6 +164,14 @@ class RowCaller:
         self.request_id = metadata.get("RequestId", "")
         self._breaker.observe(None)
         self._limiter.on_success(permit)
+        self._answered(self.http_status, self.request_id)
+
+    def _answered(self, status: int | None, request_id: str) -> None:
+        """Tell the observer (events, timeline) how the attempt was answered, and how fast."""
+        if self._watch is not None:
+            observer, seen = self._watch
+            latency = time.monotonic() - self._sent_at
+            observer.answer(seen, status=status, latency=latency, request_id=request_id)
 
     def _on_retry(self, attempt: int, failure: CallFailed, wait: float) -> None:
         self._stats.retries += 1

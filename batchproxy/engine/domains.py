@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from batchproxy import principal
 from batchproxy.engine.bucket import REAL_CLOCK, Clock
 from batchproxy.engine.caller import AuthBreaker, Backlog
 from batchproxy.engine.queue import RowQueue
@@ -21,6 +22,7 @@ from batchproxy.engine.ratelimit import AdaptiveLimiter
 from batchproxy.engine.stats import Domain, DomainStats, RunStats
 from batchproxy.engine.transport import ClientSend, Send
 from batchproxy.errors import CredentialsRefused
+from batchproxy.report.domain import Domain as SeenDomain
 
 if TYPE_CHECKING:
     from batchproxy.clients import ClientPool
@@ -50,6 +52,7 @@ class RateDomain:
         connect: Connect,
     ) -> None:
         self.key = key
+        self.seen = SeenDomain(*principal.kinded(key))  # as events and the timeline name it
         self.limiter = limiter
         self.breaker = breaker
         self.queue = queue

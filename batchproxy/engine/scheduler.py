@@ -22,7 +22,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -36,6 +36,9 @@ from batchproxy.logs import get_logger
 from batchproxy.operations import Operation
 from batchproxy.principal import describe
 from batchproxy.rows import FailureKind, Outcome, Row, Status
+
+if TYPE_CHECKING:
+    from batchproxy.report.observer import RunObserver
 
 __all__ = ["Background", "Recorder", "Scheduler", "StopControl", "Waves"]
 
@@ -107,6 +110,7 @@ class Scheduler:
         grace_seconds: float,
         waves: Waves | None = None,
         handle_signals: bool = True,
+        observer: RunObserver | None = None,
     ) -> None:
         self._operation = operation
         self._domains = domains
@@ -117,9 +121,10 @@ class Scheduler:
         self._grace = grace_seconds
         self._waves = waves
         self._handle_signals = handle_signals
+        self._observer = observer  # --events and the timeline (None: nobody is watching)
         self._read_all = False  # the producer has handed out the last row
         self._producing = True  # the producer may still hand out rows
-        self.control = StopControl(on_stop=self._wake_everyone)
+        self.control = StopControl(on_stop=self._on_stop)
         self._dispatched = 0  # rows handed to the domains' queues
         self._finished = 0  # of those, rows with an outcome
         self._caught_up = anyio.Event()
@@ -152,6 +157,12 @@ class Scheduler:
 
     def _stop(self, reason: str, *, interrupted: bool = False) -> None:
         self.control.stop(reason, interrupted=interrupted)
+
+    def _on_stop(self) -> None:
+        """The first reason to stop: tell the event stream, and wake everyone up."""
+        if self._observer is not None and self.control.reason is not None:
+            self._observer.events.stopping(reason=self.control.reason)
+        self._wake_everyone()
 
     def _wake_everyone(self) -> None:
         """The run is stopping: idle workers and a waiting reader wake up, see it and leave."""
@@ -249,6 +260,8 @@ class Scheduler:
                 breaker=domain.breaker,
                 domain=domain.key,
                 backlog=domain.backlog,
+                observer=self._observer,
+                seen=domain.seen,
             )
             await self._apply(domain, row, caller, started)
         finally:

@@ -110,9 +110,14 @@ class Journaled:
         return open_journal(opening)
 
     def next_commands(self, config: RunConfig) -> NextCommands:
-        """Continue with --resume; re-apply what failed by running the same command on the failure report."""
+        """Continue with --resume; re-apply what failed by running the same command on the failure report.
+
+        The resume command keeps ``--shard``; the retry does not: a shard's failure report holds that
+        shard's rows only, and split again over N shards most of them would fall to the others.
+        """
         argv = _argv(config, self.command)
-        kept = drop_options(argv[2:], {"--results", "--failures"}, {"--force", "--resume", "--retry-failed"})
+        with_value = {"--results", "--failures", "--shard", "--events"}
+        kept = drop_options(argv[2:], with_value, {"--force", "--resume", "--retry-failed"})
         kept = [arg for arg in kept if arg != str(config.input_path)]
         retry = [argv[0], self.command, str(config.failures_path), *kept]
         return NextCommands(resume=resume_argv(argv), retry=retry)

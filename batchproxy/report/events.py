@@ -50,16 +50,17 @@ class EventSink:
         return cls(None)
 
     @classmethod
-    def open(cls, target: str | None, *, overwrite: bool = False) -> EventSink:
+    def open(cls, target: str | None, *, overwrite: bool = False, append: bool = False) -> EventSink:
         """The sink for ``--events``: None → null, ``-`` → stdout, else a new 0600 file.
 
-        An existing path is refused unless ``overwrite``; a symlink is refused always (never followed).
+        An existing path is refused unless ``overwrite`` (replaced) or ``append`` (``--resume``: the
+        same command run again goes on in the same file); a symlink is refused always (never followed).
         """
         if target is None:
             return cls.null()
         if target == "-":
             return cls(_stream_writer(sys.stdout.buffer))
-        fd = _create(Path(target), overwrite=overwrite)
+        fd = _create(Path(target), overwrite=overwrite, append=append)
         sink = cls(lambda data: write_all(fd, data))
         sink._close = lambda: os.close(fd)
         return sink
@@ -147,10 +148,13 @@ def _stream_writer(stream: BinaryIO) -> Callable[[bytes], None]:
     return write
 
 
-def _create(path: Path, *, overwrite: bool) -> int:
+def _create(path: Path, *, overwrite: bool, append: bool = False) -> int:
     """Open ``path`` for the events, 0600 from the first byte, without following a symlink."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    flags |= os.O_TRUNC if overwrite else os.O_EXCL
+    if append:
+        flags |= os.O_APPEND
+    else:
+        flags |= os.O_TRUNC if overwrite else os.O_EXCL
     try:
         fd = os.open(path, flags, PRIVATE_MODE)
     except FileExistsError:

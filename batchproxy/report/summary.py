@@ -28,11 +28,14 @@ class Summary:
     notes: Sequence[str] = ()
     # --resume: rows an earlier run left not ok and this run did not send again; they are still not ok.
     earlier_not_ok: int = 0
+    shard: str | None = None  # --shard: "2/4: 30 of 120 rows (per shard: …)"
 
 
 def render(summary: Summary) -> str:
     stats = summary.stats
     lines = [f"batchproxy {summary.command}: {_headline(summary)}"]
+    if summary.shard is not None:
+        lines.append(f"  shard:    {summary.shard}")
     lines.append("  rows:     " + _status_counts(stats))
     if stats.already_done:
         lines.append(f"            ({stats.already_done} already final from an earlier run, not sent again)")

@@ -123,9 +123,9 @@ class Timeline:
         _end_torn_line(fd)
         timeline = cls(lambda data: write_all(fd, data), clock)
         timeline._fd = fd
-        timeline._line(
-            {"type": "segment", "t": round(timeline._clock(), 3), "command": command, "resume": resume}
-        )
+        segment: dict[str, object] = {"type": "segment", "t": round(timeline._clock(), 3), "command": command}
+        segment.update(resume=resume, input=None if input is None else str(input))
+        timeline._line(segment)
         return timeline
 
     def on_attempt(self, domain: Domain, t: float) -> None:

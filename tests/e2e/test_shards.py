@@ -1,11 +1,9 @@
-"""``batchproxy merge`` end to end, on shard results files made by real runs of the CLI (CONTRACT §12).
+"""``batchproxy merge`` end to end, on shard results files written by real ``run --shard I/2`` processes.
 
-Until ``run --shard`` is wired in, a shard is made the way it will work: the input is split by rate
-domain with ``shard.assign``, each shard's input keeps the other shards' rows as blank lines (blank
-lines count for row numbers, so every row keeps its number), the real CLI runs each half against a
-real emulator subprocess, and the shard record is written with the full input's digest, as the wired
-``--shard`` run will write it. The merge is then judged against a single-process run of the whole
-input, row for row.
+Both shards run at once against one emulator subprocess, each writing its own results file, failure
+report and shard record; the merge is judged against a single-process run of the whole input, row for
+row. The refusals spoil copies of those real files. (Real shard processes killed and resumed, idle
+shards, ``auto/N`` and ``--skip-invalid`` are in test_shard_runs.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from __future__ import annotations
 import csv
 import shutil
 import stat
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,9 +19,9 @@ import pytest
 
 from batchproxy.columns import RESULT_COLUMNS
 from batchproxy.journal.lock import ResultsLock
-from batchproxy.shard import Domain, ShardSpec, assign, shard_path
-from batchproxy.shard_record import ShardRecord, input_digest, load_shard_record, save_shard_record
-from tests.e2e.harness import HEADER, emulator, make_rows, read_csv, run_cli, write_csv
+from batchproxy.shard import ShardSpec, shard_path
+from batchproxy.shard_record import load_shard_record, save_shard_record
+from tests.e2e.harness import emulator, make_rows, read_csv, run_cli, start_cli, stop_process, write_csv
 
 REGIONS = ("us-east-1", "eu-west-2", "ap-southeast-2", "us-west-2")
 UNKNOWN = {3, 17, 30, 44}  # 0-based indexes of rows whose connector the emulator does not have
@@ -43,52 +40,24 @@ class Runs:
     rows: int
 
 
-def _domain(row: Mapping[str, str]) -> Domain:
-    return ("profile", None, row["Region"])
-
-
-def _shard_input(path: Path, rows: Sequence[Mapping[str, str]], keep: Sequence[bool]) -> Path:
-    """The input with the rows not kept blanked out, so every kept row has its original row number."""
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=list(HEADER), lineterminator="\n")
-        writer.writeheader()
-        for row, kept in zip(rows, keep, strict=True):
-            if kept:
-                writer.writerow(row)
-            else:
-                out.write("\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     base = tmp_path_factory.mktemp("shards")
     rows = make_rows(60, regions=REGIONS)
-    source = write_csv(base / "input.csv", rows)
-    known = write_csv(base / "known.csv", [r for i, r in enumerate(rows) if i not in UNKNOWN])
-    assignment = assign(Counter(_domain(r) for r in rows), 2)
     (base / "shards").mkdir()
     (base / "single").mkdir()
-    shard_files = []
+    source = write_csv(base / "shards" / "input.csv", rows)
+    known = write_csv(base / "known.csv", [r for i, r in enumerate(rows) if i not in UNKNOWN])
     with emulator("--connectors", str(known)) as emu:
         target = ("--endpoint-url", emu.url, "--region", "us-east-1", "--rate", "0", "--log-format", "json")
-        for index in (1, 2):
-            spec = ShardSpec(index=index, count=2)
-            keep = [assignment.shard_of(_domain(r)) == index for r in rows]
-            half = _shard_input(base / f"half-{index}.csv", rows, keep)
-            results = shard_path(base / "shards" / "input.results.csv", spec)
-            failures = shard_path(base / "shards" / "input.failed.csv", spec)
-            done = run_cli("run", half, *target, "--results", results, "--failures", failures)
-            assert done.returncode == 1, done.stderr  # each half has some unknown connectors
-            record = ShardRecord(
-                index=index,
-                count=2,
-                input_digest=input_digest(source),
-                input_rows=len(rows),
-                shard_rows=sum(keep),
-            )
-            save_shard_record(results, record)
-            shard_files.append(results)
+        shards = [start_cli("run", source, *target, "--shard", f"{index}/2") for index in (1, 2)]
+        try:
+            for shard in shards:
+                _, stderr = shard.communicate(timeout=120)
+                assert shard.returncode == 1, stderr  # each shard has some unknown connectors
+        finally:
+            for shard in shards:
+                stop_process(shard)
         single_dir = base / "single"
         single_files = (
             "--results",
@@ -98,9 +67,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         )
         single = run_cli("run", source, *target, *single_files)
         assert single.returncode == 1, single.stderr
+    shard_files = tuple(
+        shard_path(base / "shards" / "input.results.csv", ShardSpec(index=index, count=2)) for index in (1, 2)
+    )
     return Runs(
         base / "shards",
-        tuple(shard_files),
+        shard_files,
         base / "single" / "input.results.csv",
         base / "single" / "input.failed.csv",
         len(rows),
@@ -274,24 +246,6 @@ def test_resume_without_a_results_file_starts_the_run(tmp_path: Path) -> None:
     lines = read_csv(tmp_path / "input.results.csv")
     assert [(line["row"], line["status"]) for line in lines] == [(str(i), "ok") for i in range(1, 6)]
     assert list(lines[0])[-len(RESULT_COLUMNS) :] == list(RESULT_COLUMNS)
-
-
-def test_an_idle_shard_adds_nothing_to_the_merge(runs: Runs, tmp_path: Path) -> None:
-    """N larger than the domains leaves a shard without rows: its header-only file merges as nothing."""
-    files = []
-    for index, path in enumerate(runs.shard_files, start=1):
-        spec = ShardSpec(index=index, count=3)
-        target = shard_path(tmp_path / "input.results.csv", spec)
-        shutil.copy2(path, target)
-        save_shard_record(target, replace(load_shard_record(path), count=3))
-        files.append(target)
-    idle = shard_path(tmp_path / "input.results.csv", ShardSpec(index=3, count=3))
-    idle.write_bytes(runs.shard_files[0].read_bytes().splitlines(keepends=True)[0])
-    save_shard_record(idle, replace(load_shard_record(files[0]), index=3, shard_rows=0))
-    code, stdout, stderr = _merge(*files, idle)
-    assert code == 1, stderr
-    assert "merged 3 shards: 60 rows" in stdout
-    assert _stable(read_csv(tmp_path / "input.results.csv")) == _stable(read_csv(runs.single_results))
 
 
 def test_a_shard_file_that_is_not_there_or_an_output_directory_that_is_not_are_named(

@@ -1,12 +1,10 @@
 """The report in a real browser: headless Chromium opens it from disk with the network blocked.
 
 The results files come from real runs (the CLI as a subprocess against the emulator subprocess, over
-loopback): one with throttling and failures, one interrupted by SIGINT and then resumed.
+loopback): one with throttling and failures, one interrupted by SIGINT and then resumed. The timeline
+the report draws is the one those runs wrote beside their results file.
 
-TODO(lead): the timelines here are made by ``tests.report_support.timeline_from_results``, a stand-in
-that replays the results file through the real ``Timeline`` API, because the engine does not write the
-timeline yet. Once it does, delete the ``timeline_from_results(...)`` calls (marked STAND-IN below):
-the runs will have written ``<results>.timeline.jsonl`` themselves, and every assertion stays as is.
+In the e2e tier: a browser and four CLI runs take about half a minute.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import pytest
 
 from tests.cdp import Page, chromium, have_chromium
 from tests.e2e.harness import aws_env, emulator, make_rows, run_cli, start_cli, stop_process, write_csv
-from tests.report_support import png_pixels, timeline_from_results
+from tests.report_support import png_pixels
 
 pytestmark = pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium (.ci/run installs it)")
 
@@ -109,7 +107,6 @@ def run_with_throttling_and_failures(tmp_path: Path) -> tuple[Path, int]:
 def test_report_of_a_throttled_run_in_chromium(tmp_path: Path) -> None:
     """Counts, throttles and failures read back from the rendered page equal the run's own numbers."""
     results, throttled = run_with_throttling_and_failures(tmp_path)
-    timeline_from_results(results, exit_code=1)  # STAND-IN until the engine writes the timeline
     made = run_cli("report", results)
     assert made.returncode == 0, made.stderr
     report = Path(made.stdout.strip())
@@ -165,13 +162,10 @@ def test_report_of_an_interrupted_then_resumed_run(tmp_path: Path) -> None:
         finally:
             stop_process(process)
         assert process.returncode == 130
-        interrupted_at = max(line["finished_at"] for line in results_rows(results) if line["status"] == "ok")
-        timeline_from_results(results, exit_code=130)  # STAND-IN until the engine writes the timeline
         first = tmp_path / "first.html"
         assert run_cli("report", results, "--out", first).returncode == 0
         resumed = run_cli(*run, "--resume")
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    timeline_from_results(results, exit_code=0, resume=True, after=interrupted_at)  # STAND-IN
     second = tmp_path / "second.html"
     assert run_cli("report", results, "--out", second).returncode == 0
     before, after = asyncio.run(_look_twice(first, second, tmp_path))
