@@ -16,8 +16,10 @@ import click
 from batchproxy import __version__
 from batchproxy.config import DEFAULTS, RunConfig, WaveConfig
 from batchproxy.emulator.command import emulator_command
-from batchproxy.errors import BatchproxyError
+from batchproxy.engine.rollout import parse_duration
+from batchproxy.errors import BatchproxyError, UsageError
 from batchproxy.exit_codes import ExitCode
+from batchproxy.insecure import refuse_plain_http
 from batchproxy.job import run as run_job
 from batchproxy.job import validate as validate_input
 from batchproxy.logs import configure
@@ -76,6 +78,11 @@ def _target_options(func: F) -> F:
         click.option("--region", help="Region for rows with no Region column value (as in the AWS CLI)."),
         click.option("--profile", help="AWS profile for rows with no Profile column value."),
         click.option("--endpoint-url", help="Send requests here instead of AWS (as in the AWS CLI)."),
+        click.option(
+            "--allow-insecure-endpoint",
+            is_flag=True,
+            help="Allow a plain-http endpoint that is not on loopback (requests travel unencrypted).",
+        ),
         _defaulted(
             "--rate",
             click.FloatRange(min=0),
@@ -96,6 +103,13 @@ def _target_options(func: F) -> F:
             click.IntRange(min=1),
             DEFAULTS.max_attempts,
             "Attempts per request, the first one included.",
+        ),
+        click.option(
+            "--retry-budget",
+            default=f"{DEFAULTS.retry_budget:g}s",
+            show_default=True,
+            help="How long a request keeps retrying an outage (30s, 2m); also how long a (profile, "
+            "region) may go without any answer before its rows are skipped as unreachable.",
         ),
         _defaulted(
             "--read-timeout",
@@ -175,6 +189,8 @@ def _run(operation: Operation, input_csv: Path, **opts: Any) -> ExitCode:
 def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig:
     paths = operation.default_paths(input_csv)
     emulate = bool(opts.get("emulate"))
+    allow_insecure = bool(opts.get("allow_insecure_endpoint"))
+    refuse_plain_http(opts.get("endpoint_url"), os.environ, allow=allow_insecure or emulate)
     return RunConfig(
         input_path=input_csv,
         results_path=opts.get("results") or paths.results,
@@ -204,7 +220,16 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
             max_failures=opts.get("max_failures"),
         ),
         argv=_invocation(),
+        retry_budget=_retry_budget(opts["retry_budget"]),
+        allow_insecure_endpoint=allow_insecure,
     )
+
+
+def _retry_budget(text: str) -> float:
+    seconds = parse_duration(text, "--retry-budget")
+    if seconds <= 0:
+        raise UsageError(f"--retry-budget {text!r}: must be more than 0")
+    return seconds
 
 
 def _invocation() -> tuple[str, ...]:

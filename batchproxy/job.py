@@ -32,7 +32,7 @@ from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.rollout import Rollout, build_rollout
 from batchproxy.engine.scheduler import Scheduler, StopControl
 from batchproxy.engine.stats import RunStats
-from batchproxy.errors import UsageError
+from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.exit_codes import ExitCode
 from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, ResumeReason, load_meta
 from batchproxy.logs import get_logger
@@ -40,6 +40,7 @@ from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, Sink
 from batchproxy.report.progress import ProgressDisplay
 from batchproxy.report.summary import Summary, render
 from batchproxy.rows import Outcome, Row, Status
+from batchproxy.write_guard import WriteGuard, write_failed
 
 __all__ = ["Executed", "Finished", "Invalid", "Prepared", "execute", "finish", "prepare", "run", "validate"]
 
@@ -76,6 +77,7 @@ class Executed:
     control: StopControl
     learned_rates: dict[tuple[str | None, str], float]
     closing: contextlib.ExitStack  # closes the sink (and the journal's lock) after finish
+    write_error: JournalWriteError | None = None  # a record failed: the run was aborted, not finished
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,8 +96,18 @@ def run(config: RunConfig, operation: Operation) -> ExitCode:
     finally:
         if prepared.reservation is not None:
             prepared.reservation.release()  # a no-op once the journal took the lock over
-    with executed.closing:
-        finished = finish(prepared, executed)
+    error, finished = executed.write_error, None
+    try:
+        with executed.closing:
+            if error is None:
+                finished = finish(prepared, executed)
+    except JournalWriteError as exc:
+        error = error or exc
+    if error is not None:
+        # During the run: 1 if anything was sent, else 2; at finish (finalize, report): rows were done.
+        sent = executed.stats.attempts > 0 or executed.write_error is None
+        return write_failed(error, failures_path=config.failures_path, sent=sent)
+    assert finished is not None, "finish ran, since no write failed"
     print(render(finished.summary))
     return finished.exit_code
 
@@ -278,6 +290,7 @@ async def execute(prepared: Prepared) -> Executed:
         )
         async with endpoint(config, prepared.gathered.targets, prepared.regions.profiles) as where:
             sink = closing.enter_context(prepared.operation.open_sink(opening))
+            guard = WriteGuard(sink)
             domains = Domains.over_pool(
                 where.clients,
                 rate=config.rate,
@@ -286,31 +299,35 @@ async def execute(prepared: Prepared) -> Executed:
                 memory_rows=config.concurrency * 2,
                 breaker_threshold=min(config.concurrency, 5),
                 start_rates=learned,
+                silence_budget=config.retry_budget,
+                shared_endpoint=config.endpoint_url or where.url,
             )
             scheduler = Scheduler(
                 operation=prepared.operation,
                 domains=domains,
-                policy=RetryPolicy(config.max_attempts),
-                recorder=sink,
+                policy=RetryPolicy(config.max_attempts, budget=config.retry_budget),
+                recorder=guard,
                 stats=stats,
                 concurrency=config.concurrency,
                 grace_seconds=config.grace_seconds,
                 waves=prepared.rollout,
             )
+            guard.on_failure = scheduler.abort
             progress = ProgressDisplay(stats, sys.stderr)
             with progress.shown():
-                rows = _rows_to_send(prepared, sink, stats)
-                control = await scheduler.run(rows, background=(*sink.background(), progress.run))
+                rows = _rows_to_send(prepared, guard, stats)
+                control = await scheduler.run(rows, background=(*guard.background(), progress.run))
         return Executed(
             sink=sink,
             stats=stats,
             control=control,
             learned_rates=domains.learned_rates(),
             closing=closing.pop_all(),
+            write_error=guard.error,
         )
 
 
-def _rows_to_send(prepared: Prepared, sink: Sink, stats: RunStats) -> Iterator[Row]:
+def _rows_to_send(prepared: Prepared, sink: WriteGuard, stats: RunStats) -> Iterator[Row]:
     """The input's rows that need a request; the others are recorded on the way, never sent.
 
     Invalid rows, and rows the operation answers itself (rollback: nothing to restore), are recorded

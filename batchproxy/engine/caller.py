@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchproxy.engine.breaker import BreakerOpen, DomainBreaker
 from batchproxy.engine.ratelimit import AdaptiveLimiter, Permit
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import Domain, RunStats
@@ -18,7 +19,7 @@ from batchproxy.engine.transport import Send
 from batchproxy.errors import CallFailed, translate
 from batchproxy.rows import FailureKind
 
-__all__ = ["AuthBreaker", "Backlog", "BreakerOpen", "RowCaller"]
+__all__ = ["Backlog", "BreakerOpen", "RowCaller"]
 
 
 class Backlog:
@@ -34,36 +35,6 @@ class Backlog:
         self.count = 0
 
 
-class BreakerOpen(Exception):
-    """Raised instead of sending once the auth breaker has tripped: the row is skipped, not failed."""
-
-
-class AuthBreaker:
-    """Trips when the first answered requests of a run are all 401/403 (CONTRACT §4).
-
-    Bad credentials or a missing permission fail every row alike; after ``threshold`` such answers
-    and no success, going on would only fill the results file with the same error.
-    """
-
-    def __init__(self, threshold: int) -> None:
-        self.threshold = max(threshold, 1)
-        self._auth_failures = 0
-        self._settled = False  # a non-auth answer came: the credentials work
-        self.tripped = False
-        self.last_failure: CallFailed | None = None
-
-    def observe(self, failure: CallFailed | None) -> None:
-        if self._settled:
-            return
-        if failure is None or not failure.is_auth:
-            self._settled = failure is None or failure.http_status is not None
-            return
-        self._auth_failures += 1
-        self.last_failure = failure
-        if self._auth_failures >= self.threshold:
-            self.tripped = True
-
-
 class RowCaller:
     """The ``operations.Caller`` for one row: remembers what the results file needs to say of it."""
 
@@ -74,7 +45,7 @@ class RowCaller:
         limiter: AdaptiveLimiter,
         policy: RetryPolicy,
         stats: RunStats,
-        breaker: AuthBreaker,
+        breaker: DomainBreaker,
         domain: Domain,
         backlog: Backlog | None = None,
     ) -> None:
@@ -108,7 +79,8 @@ class RowCaller:
 
     async def _attempt(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if self._breaker.tripped:
-            # Other rows' answers already showed the credentials are refused; do not send more.
+            # Other rows' answers already showed the domain cannot be served (refused credentials, an
+            # unreachable endpoint); do not send more. A row backing off stops here.
             raise BreakerOpen
         permit, self._permit = self._permit or await self._limiter.acquire(), None
         try:

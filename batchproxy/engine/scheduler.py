@@ -21,12 +21,13 @@ import gc
 import signal
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import anyio
 
-from batchproxy.engine.caller import BreakerOpen, RowCaller
+from batchproxy.engine.breaker import BreakerOpen, Trip, describe
+from batchproxy.engine.caller import RowCaller
 from batchproxy.engine.domains import Domains, RateDomain
 from batchproxy.engine.outcomes import failed, ok, skipped
 from batchproxy.engine.retry import RetryPolicy
@@ -152,6 +153,12 @@ class Scheduler:
     def _stop(self, reason: str, *, interrupted: bool = False) -> None:
         self.control.stop(reason, interrupted=interrupted)
 
+    def abort(self, reason: str) -> None:
+        """Stop now, cancelling requests in flight: their outcomes could not be recorded anyway (a
+        results file that cannot be written). Callable from a worker or a background task."""
+        self._stop(reason)
+        self._work_scope.cancel()
+
     def _wake_everyone(self) -> None:
         """The run is stopping: idle workers and a waiting reader wake up, see it and leave."""
         self._domains.rows_changed()
@@ -258,9 +265,15 @@ class Scheduler:
             self._record(row, skipped("Cancelled", caller.attempts, started, caller, kind))
             raise
         except BreakerOpen:
-            self._record(row, skipped("AuthFailed", caller.attempts, started, caller))
+            self._record(row, skipped(self._refusal(domain), caller.attempts, started, caller))
+            self._check_breaker(domain)
         except CallFailed as failure:
-            self._record(row, failed(failure, caller, started))
+            if domain.breaker.covers(failure):
+                # Nothing was wrong with the row: the domain stopped working. --resume sends it again.
+                outcome = skipped(self._refusal(domain), caller.attempts, started, caller)
+                self._record(row, replace(outcome, error_code=failure.code))
+            else:
+                self._record(row, failed(failure, caller, started))
             self._check_breaker(domain)
         else:
             self._record(row, ok(applied.extra, caller, started))
@@ -300,8 +313,14 @@ class Scheduler:
             return
         domain.refused = True
         profile, region = domain.key
-        log.warning("credentials refused: skipping the rest of its rows", profile=profile, region=region)
+        trip = domain.breaker.trip
+        cause = trip.value if trip else "refused"
+        log.warning(f"{cause}: skipping the rest of its rows", profile=profile, region=region)
         self._domains.rows_changed()  # its queued rows can be skipped right away
+        if trip is Trip.UNREACHABLE and self._domains.shared_endpoint is not None:
+            # One endpoint for every domain: the others cannot reach it either.
+            self._stop(self._refusal(domain))
+            return
         self._stop_if_all_refused()
 
     def _stop_if_all_refused(self) -> None:
@@ -310,14 +329,8 @@ class Scheduler:
             self._stop(self._refusal(domains[0]))
 
     def _refusal(self, domain: RateDomain) -> str:
-        breaker = domain.breaker
-        code = breaker.last_failure.code if breaker.last_failure else "AuthFailed"
         profile, region = domain.key
-        where = f"in {region}" if profile is None else f"for profile {profile} in {region}"
-        return (
-            f"the first {breaker.threshold} requests {where} were all refused ({code}): "
-            "check the credentials and their IAM permissions"
-        )
+        return describe(domain.breaker, profile, region, shared_endpoint=self._domains.shared_endpoint)
 
     # -- stopping ---------------------------------------------------------------------------------
 
