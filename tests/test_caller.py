@@ -289,3 +289,29 @@ async def test_denied_credentials_trip_the_shared_breaker(emulator: Emulator) ->
             await _call(blocked)
     assert blocked.attempts == 0
     assert emulator.stats.count(OPERATION) == 2
+
+
+async def test_a_refusal_after_success_waits_for_the_verdict_of_the_next_answers() -> None:
+    """The first 403 after successes is in doubt; the streak reaching the threshold decides it."""
+    breaker = DomainBreaker(threshold=2)
+    breaker.observe(None)
+    refused = _failure(403, "AccessDeniedException")
+    breaker.observe(refused)
+    assert breaker.doubts(refused)
+    assert not breaker.covers(refused)
+    async with anyio.create_task_group() as group:
+        group.start_soon(breaker.verdict, 5.0)
+        await anyio.sleep(0.01)
+        breaker.observe(refused)  # the second in a row: revoked
+    assert breaker.trip is Trip.CREDENTIALS_REVOKED
+    assert breaker.covers(refused)
+
+
+async def test_a_verdict_without_further_answers_gives_up_after_its_timeout() -> None:
+    """No other row answers (the domain's last rows): the row is recorded as its own failure."""
+    breaker = DomainBreaker(threshold=3)
+    breaker.observe(None)
+    breaker.observe(_failure(403))
+    with anyio.fail_after(2):
+        await breaker.verdict(0.05)
+    assert not breaker.tripped

@@ -28,10 +28,16 @@ import enum
 import time
 from collections.abc import Callable
 
+import anyio
+
 from batchproxy.errors import CallFailed
 from batchproxy.rows import FailureKind
 
-__all__ = ["BreakerOpen", "DomainBreaker", "Trip", "describe"]
+__all__ = ["VERDICT_WAIT", "BreakerOpen", "DomainBreaker", "Trip", "describe"]
+
+# How long a row refused after the credentials had worked waits for the breaker's verdict (the next
+# answers of the domain's other rows) before it is recorded ``failed`` as a row of its own.
+VERDICT_WAIT = 10.0
 
 # The codes AWS answers a temporary key past its expiry with (STS, most JSON services, query APIs).
 _EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "TokenRefreshRequired"})
@@ -66,6 +72,7 @@ class DomainBreaker:
         self._silent_since: float | None = None  # first connection failure since the last answer
         self.trip: Trip | None = None
         self.last_failure: CallFailed | None = None
+        self._verdict: anyio.Event | None = None  # set when a streak of refusals ends either way
 
     @property
     def tripped(self) -> bool:
@@ -85,6 +92,7 @@ class DomainBreaker:
         if failure is None or not failure.is_auth:
             self._answered = True
             self._auth_in_a_row = 0
+            self._decided()
             return
         self._auth_in_a_row += 1
         if failure.code in _EXPIRED_CODES:
@@ -104,6 +112,29 @@ class DomainBreaker:
 
     def _trip(self, trip: Trip, failure: CallFailed) -> None:
         self.trip, self.last_failure = trip, failure
+        self._decided()
+
+    def _decided(self) -> None:
+        if self._verdict is not None:
+            self._verdict.set()
+            self._verdict = None
+
+    def doubts(self, failure: CallFailed) -> bool:
+        """A refusal after the credentials had worked, not decided yet: one row's (a permission on
+        one connector) or the first of a revoked key's? The next answers of other rows tell."""
+        return self.trip is None and self._answered and failure.is_auth
+
+    async def verdict(self, timeout: float = VERDICT_WAIT) -> None:
+        """Wait until the current streak of refusals ends, by a trip or by another answer (bounded).
+
+        A row held here is recorded after the verdict: ``skipped`` if the key turned out revoked (so
+        ``--resume`` sends it again), ``failed`` if the refusal was its own.
+        """
+        if self._verdict is None:
+            self._verdict = anyio.Event()
+        event = self._verdict
+        with anyio.move_on_after(timeout):
+            await event.wait()
 
     def covers(self, failure: CallFailed) -> bool:
         """Is ``failure`` one the trip explains, so that its row is ``skipped`` rather than ``failed``?

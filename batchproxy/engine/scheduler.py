@@ -268,6 +268,8 @@ class Scheduler:
             self._record(row, skipped(self._refusal(domain), caller.attempts, started, caller))
             self._check_breaker(domain)
         except CallFailed as failure:
+            if domain.breaker.doubts(failure):
+                await domain.breaker.verdict()
             if domain.breaker.covers(failure):
                 # Nothing was wrong with the row: the domain stopped working. --resume sends it again.
                 outcome = skipped(self._refusal(domain), caller.attempts, started, caller)
