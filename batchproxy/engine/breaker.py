@@ -70,6 +70,7 @@ class DomainBreaker:
         self._auth_in_a_row = 0
         self._answered = False  # a non-auth answer (or a success) came: the credentials worked
         self._silent_since: float | None = None  # first connection failure since the last answer
+        self._last_answer = -float("inf")
         self.trip: Trip | None = None
         self.last_failure: CallFailed | None = None
         self._verdict: anyio.Event | None = None  # set when a streak of refusals ends either way
@@ -78,15 +79,20 @@ class DomainBreaker:
     def tripped(self) -> bool:
         return self.trip is not None
 
-    def observe(self, failure: CallFailed | None) -> None:
-        """One attempt's result: None for a success, else its failure."""
+    def now(self) -> float:
+        return self._clock()
+
+    def observe(self, failure: CallFailed | None, began: float | None = None) -> None:
+        """One attempt's result: None for a success, else its failure. ``began``: when the call
+        whose attempt this was started retrying (``now()``), so that silence and the retry budget
+        are measured from the same moment."""
         if self.trip is not None:
             return
         if failure is None or failure.http_status is not None:
-            self._silent_since = None
+            self._silent_since, self._last_answer = None, self._clock()
             self._observe_answer(failure)
         elif failure.unreachable:
-            self._observe_unreachable(failure)
+            self._observe_unreachable(failure, began)
 
     def _observe_answer(self, failure: CallFailed | None) -> None:
         if failure is None or not failure.is_auth:
@@ -100,13 +106,15 @@ class DomainBreaker:
         elif self._auth_in_a_row >= self.threshold:
             self._trip(Trip.CREDENTIALS_REVOKED if self._answered else Trip.AUTH_REFUSED, failure)
 
-    def _observe_unreachable(self, failure: CallFailed) -> None:
+    def _observe_unreachable(self, failure: CallFailed, began: float | None) -> None:
         if failure.kind is FailureKind.PERMANENT:
             self._trip(Trip.UNREACHABLE, failure)
             return
         now = self._clock()
-        if self._silent_since is None:
-            self._silent_since = now
+        # The silence began when the earliest request still failing began, or at the last answer.
+        since = max(now if began is None else began, self._last_answer)
+        if self._silent_since is None or since < self._silent_since:
+            self._silent_since = since
         if self.silence_budget is not None and now - self._silent_since >= self.silence_budget:
             self._trip(Trip.UNREACHABLE, failure)
 

@@ -68,16 +68,18 @@ class RowCaller:
             self._permit = await self._limiter.acquire()
 
     async def __call__(self, method: str, **params: Any) -> dict[str, Any]:
+        began = self._breaker.now()  # where this call's retry budget starts, as the breaker sees it
+
         async def attempt(_number: int) -> dict[str, Any]:
             self._done_backing_off()
-            return await self._attempt(method, params)
+            return await self._attempt(method, params, began)
 
         try:
             return await self._policy.call(attempt, on_retry=self._on_retry)
         finally:
             self._done_backing_off()
 
-    async def _attempt(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def _attempt(self, method: str, params: dict[str, Any], began: float) -> dict[str, Any]:
         if self._breaker.tripped:
             # Other rows' answers already showed the domain cannot be served (refused credentials, an
             # unreachable endpoint); do not send more. A row backing off stops here.
@@ -89,7 +91,7 @@ class RowCaller:
             failure = translate(exc)
             if failure is None:
                 raise
-            self._note_failure(failure, permit)
+            self._note_failure(failure, permit, began)
             raise failure from exc
         self._note_success(response, permit)
         return response
@@ -104,10 +106,10 @@ class RowCaller:
         finally:
             self._stats.in_flight -= 1
 
-    def _note_failure(self, failure: CallFailed, permit: Permit) -> None:
+    def _note_failure(self, failure: CallFailed, permit: Permit, began: float) -> None:
         self.http_status = failure.http_status
         self.request_id = failure.request_id or self.request_id
-        self._breaker.observe(failure)
+        self._breaker.observe(failure, began)
         if failure.kind is FailureKind.THROTTLED:
             self._stats.on_throttle(self._domain)
             self._limiter.on_throttle(permit)
