@@ -45,7 +45,7 @@ def _cli(*args: str | Path, prefix: tuple[str, ...] = ()) -> tuple[subprocess.Co
 
 def _run(tmp_path: Path, *extra: str, prefix: tuple[str, ...] = ()) -> tuple[str, float, Path]:
     source = write_csv(tmp_path / "in.csv", make_rows(ROWS))
-    args = ("run", source, "--region", "us-east-1", "--log-format", "json", *extra)
+    args: tuple[str | Path, ...] = ("run", source, "--region", "us-east-1", "--log-format", "json", *extra)
     done, elapsed = _cli(*args, prefix=prefix)
     if prefix and done.returncode != 1 and "Operation not permitted" in done.stderr:
         pytest.skip("this machine does not allow network namespaces")
