@@ -25,6 +25,7 @@ from pathlib import Path
 import anyio
 
 from batchproxy import input as input_file
+from batchproxy import input_streams
 from batchproxy.config import RunConfig
 from batchproxy.endpoint import RowRegions, Targets, endpoint, row_regions
 from batchproxy.engine.domains import Domains
@@ -87,8 +88,18 @@ class Finished:
 
 
 def run(config: RunConfig, operation: Operation) -> ExitCode:
-    """The whole command: the exit code says how it went (CONTRACT §5)."""
-    prepared = prepare(config, operation)
+    """The whole command: the exit code says how it went (CONTRACT §5).
+
+    The input is opened once for the whole command: a pipe or FIFO is copied to a private temporary
+    file that every pass reads (``input_streams`` says where its reports go).
+    """
+    input_streams.refuse_without_results(config, operation)
+    with input_file.open_input(config.input_path) as source:
+        return _run(input_streams.config_for(config, operation, source), operation, source)
+
+
+def _run(config: RunConfig, operation: Operation, source: input_file.InputSource) -> ExitCode:
+    prepared = prepare(config, operation, source)
     if isinstance(prepared, Invalid):
         return prepared.exit_code
     try:
@@ -125,9 +136,14 @@ def validate(path: Path, *, region: str | None) -> ExitCode:
 # -- prepare ---------------------------------------------------------------------------------------
 
 
-def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
-    """Validate the input in one pass (deciding resume row by row on the way) and build the gate."""
-    reserved = reserve_for_resume(config, operation) if config.resume else None
+def prepare(
+    config: RunConfig, operation: Operation, source: input_file.InputSource | None = None
+) -> Prepared | Invalid:
+    """Validate the input in one pass (deciding resume row by row on the way) and build the gate.
+
+    ``source`` is the opened input (``job.run`` opens it); None reads ``config.input_path``.
+    """
+    reserved = reserve_for_resume(config, operation, source) if config.resume else None
     try:
         gathered = Gathered(config, operation, reserved)
         regions = row_regions(
@@ -137,7 +153,7 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
             emulate=config.emulate,
         )
         scan = _scan(
-            config.input_path,
+            config.input_path if source is None else source,
             regions=regions,
             needs_settings=operation.needs_settings,
             observe=gathered,
@@ -146,7 +162,8 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
             raise UsageError(f"{scan.path} changed while it was read; run the command again")
         operation.check(scan)
         if not scan.ok and not config.skip_invalid:
-            invalid = _report_invalid(scan)
+            report = None if source is None else input_streams.invalid_report_path(config, source)
+            invalid = _report_invalid(scan, report)
             if reserved is not None:
                 reserved.reservation.release()
             return invalid
@@ -171,7 +188,7 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
 
 
 def _scan(
-    path: Path,
+    path: Path | input_file.InputSource,
     *,
     regions: RowRegions,
     needs_settings: bool,
@@ -184,13 +201,25 @@ def _scan(
         observe=observe,
         profiles=regions.profiles,
     )
-    for column in scan.header.unknown_columns:
-        log.warning("ignoring unknown column", column=column, file=str(path))
+    _warn_unknown(scan)
     return scan
 
 
-def _report_invalid(scan: input_file.Scan) -> Invalid:
-    report = scan.write_invalid_report(input_file.invalid_report_path(scan.path))
+# An input with thousands of unknown columns would otherwise log thousands of lines.
+_UNKNOWN_SHOWN = 5
+
+
+def _warn_unknown(scan: input_file.Scan) -> None:
+    """One warning for every unknown column together: how many, and the first few names."""
+    unknown = scan.header.unknown_columns
+    if unknown:
+        shown = list(unknown[:_UNKNOWN_SHOWN])
+        log.warning("ignoring unknown columns", count=len(unknown), first=shown, file=str(scan.path))
+
+
+def _report_invalid(scan: input_file.Scan, report_path: Path | None = None) -> Invalid:
+    path = report_path or input_file.invalid_report_path(scan.path)
+    report = scan.write_invalid_report(path)
     for problem in scan.first_problems:
         print(str(problem), file=sys.stderr)
     more = scan.problem_count - len(scan.first_problems)
@@ -209,10 +238,13 @@ class Reserved:
     reservation: Reservation
 
 
-def reserve_for_resume(config: RunConfig, operation: Operation) -> Reserved:
+def reserve_for_resume(
+    config: RunConfig, operation: Operation, source: input_file.InputSource | None = None
+) -> Reserved:
     """On --resume, lock and read the journal before the input is validated: the pass that validates
     the input also decides, row by row, what to send again. Nothing is written to the file yet."""
-    header = input_file.read_input_header(config.input_path, needs_settings=operation.needs_settings)
+    where = config.input_path if source is None else source
+    header = input_file.read_input_header(where, needs_settings=operation.needs_settings)
     return Reserved(header, Journal.reserve(config.results_path, header.names, OpenMode.RESUME))
 
 
