@@ -16,7 +16,7 @@ from batchproxy.engine.ratelimit import AdaptiveLimiter, Permit
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import Domain, RunStats
 from batchproxy.engine.transport import Send
-from batchproxy.errors import CallFailed, translate
+from batchproxy.errors import CallFailed, translate, unexpected
 from batchproxy.rows import FailureKind
 
 __all__ = ["Backlog", "BreakerOpen", "RowCaller"]
@@ -88,9 +88,9 @@ class RowCaller:
         try:
             response = await self._send(method, params)
         except Exception as exc:
-            failure = translate(exc)
-            if failure is None:
-                raise
+            # Whatever the SDK raised while sending is this attempt's failure, classified or not: a
+            # row must end with an outcome, never take the run down (cancellation is not an Exception).
+            failure = translate(exc) or unexpected(exc)
             self._note_failure(failure, permit, began)
             raise failure from exc
         self._note_success(response, permit)
