@@ -268,17 +268,28 @@ class Scheduler:
             self._record(row, skipped(self._refusal(domain), caller.attempts, started, caller))
             self._check_breaker(domain)
         except CallFailed as failure:
-            if domain.breaker.doubts(failure):
-                await domain.breaker.verdict()
-            if domain.breaker.covers(failure):
-                # Nothing was wrong with the row: the domain stopped working. --resume sends it again.
-                outcome = skipped(self._refusal(domain), caller.attempts, started, caller)
-                self._record(row, replace(outcome, error_code=failure.code))
-            else:
-                self._record(row, failed(failure, caller, started))
-            self._check_breaker(domain)
+            await self._failed(domain, row, caller, started, failure)
         else:
             self._record(row, ok(applied.extra, caller, started))
+
+    async def _failed(
+        self, domain: RateDomain, row: Row, caller: RowCaller, started: float, failure: CallFailed
+    ) -> None:
+        """Record a row's failure: ``skipped`` when its domain's breaker explains it, else ``failed``."""
+        if domain.breaker.doubts(failure):
+            try:
+                await domain.breaker.verdict()
+            except anyio.get_cancelled_exc_class():
+                # Stopped while waiting: the row still gets its line, resumable.
+                self._record(row, skipped("Cancelled", caller.attempts, started, caller))
+                raise
+        if domain.breaker.covers(failure):
+            # Nothing was wrong with the row: the domain stopped working. --resume sends it again.
+            outcome = skipped(self._refusal(domain), caller.attempts, started, caller)
+            self._record(row, replace(outcome, error_code=failure.code))
+        else:
+            self._record(row, failed(failure, caller, started))
+        self._check_breaker(domain)
 
     async def _release_if_done(self, domain: RateDomain) -> None:
         """After a domain's last row: its client goes back (``Domains.release``)."""
@@ -305,7 +316,7 @@ class Scheduler:
             self._stop(reason)
 
     def _check_breaker(self, domain: RateDomain) -> None:
-        """A domain whose credentials are refused gets no more requests: its rows are skipped.
+        """A domain whose breaker tripped gets no more requests: its rows are skipped.
 
         The run does not stop for it, since rows further down may belong to a profile whose key works
         (the reader is only a few rows ahead). Once every row is read and every domain is refused, the
