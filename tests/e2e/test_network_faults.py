@@ -174,3 +174,17 @@ def test_aws_itself_unreachable_stops_its_domain_with_the_dns_cause(tmp_path: Pa
     _check_rows(results, "DnsLookupFailed")
     _said_once(text, "cannot resolve voice-chime.us-east-1.amazonaws.com")
     assert "every row of this run goes to" not in text
+
+
+def test_a_name_that_does_not_exist_stops_the_run_at_once_with_default_options(tmp_path: Path) -> None:
+    """A resolver of the test's own answers NXDOMAIN (permanent): no retry budget to wait out, so
+    100 rows end within seconds with the default options (before: 8 attempts per row, 96 s)."""
+    if shutil.which("ip") is None or shutil.which("mount") is None:
+        pytest.skip("ip and mount are needed to give the namespace a resolver")
+    helper = Path(__file__).with_name("nxdomain_resolver.py")
+    prefix = (*_in_empty_netns(), "-m", sys.executable, str(helper), str(tmp_path / "resolv.conf"))
+    text, elapsed, results = _run(tmp_path, "--endpoint-url", "https://chime.nowhere.invalid", prefix=prefix)
+    assert elapsed < 15
+    _check_rows(results, "DnsLookupFailed")
+    _said_once(text, "cannot resolve chime.nowhere.invalid: Name or service not known")
+    assert "every row of this run goes to https://chime.nowhere.invalid" in text
