@@ -7,6 +7,9 @@ are exact.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import anyio
 import pytest
@@ -246,3 +249,19 @@ async def test_attempts_bound_the_retries_within_the_budget() -> None:
 def test_the_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="budget"):
         RetryPolicy(3, budget=0)
+
+
+@pytest.mark.parametrize("budget", ["0", "soon", "-5s"])
+def test_the_cli_refuses_a_retry_budget_that_is_no_duration(tmp_path: Path, budget: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("VoiceConnectorId,DefaultSessionExpiryMinutes,PhoneNumberPoolCountries\nvc-1,60,US\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "batchproxy", "run", str(source), "--emulate", "--retry-budget", budget],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"--retry-budget {budget!r}" in done.stderr
+    assert not (tmp_path / "in.results.csv").exists()
