@@ -79,6 +79,7 @@ class Executed:
     learned_rates: dict[tuple[str | None, str], float]
     closing: contextlib.ExitStack  # closes the sink (and the journal's lock) after finish
     write_error: JournalWriteError | None = None  # a record failed: the run was aborted, not finished
+    refusals: tuple[str, ...] = ()  # why each domain whose breaker tripped stopped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -356,6 +357,7 @@ async def execute(prepared: Prepared) -> Executed:
             learned_rates=domains.learned_rates(),
             closing=closing.pop_all(),
             write_error=guard.error,
+            refusals=tuple(scheduler.refusals),
         )
 
 
@@ -411,7 +413,8 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
         interrupted=executed.control.interrupted,
         resume_argv=following.resume,
         retry_argv=following.retry,
-        notes=result.notes,
+        # A domain that stopped while others went on: said once each (the run's own reason is above).
+        notes=[*result.notes, *(r for r in executed.refusals if r != executed.control.reason)],
         earlier_not_ok=result.earlier_not_ok,
     )
 

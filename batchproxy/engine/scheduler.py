@@ -125,6 +125,7 @@ class Scheduler:
         self._caught_up = anyio.Event()
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
+        self.refusals: list[str] = []  # why each tripped domain stopped, for the summary
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
         """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
@@ -325,6 +326,7 @@ class Scheduler:
         if domain.refused or not domain.breaker.tripped or self.control.stopping:
             return
         domain.refused = True
+        self.refusals.append(self._refusal(domain))
         profile, region = domain.key
         trip = domain.breaker.trip
         cause = trip.value if trip else "refused"

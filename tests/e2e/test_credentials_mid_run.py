@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from tests.e2e.harness import (
+    HEADER,
     EmulatorProcess,
     aws_env,
     emulator,
@@ -127,3 +128,28 @@ def test_credentials_expiring_mid_run_stop_the_domain_at_once_and_resume_complet
         assert resumed.returncode == 0, resumed.stderr
         assert emu.stats()["writes_by_account"].get(ACCOUNT, 0) == ROWS  # nothing sent twice
     assert {line["status"] for line in read_csv(results)} == {"ok"}
+
+
+def test_one_profile_revoked_mid_run_stops_only_its_domain_and_the_summary_says_why(tmp_path: Path) -> None:
+    """Two profiles; one key is revoked mid-run: its rows are skipped, the other profile finishes,
+    and the summary names the stopped domain once (a note: the run itself was not stopped)."""
+    alpha, beta = "AKIDALPHAPROFILE0001", "AKIDBETAPROFILE00002"
+    (tmp_path / "credentials").write_text(
+        f"[alpha]\naws_access_key_id = {alpha}\naws_secret_access_key = a\n"
+        f"[beta]\naws_access_key_id = {beta}\naws_secret_access_key = b\n"
+    )
+    env = aws_env(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"))
+    rows = [dict(row, Profile=("alpha", "beta")[i % 2]) for i, row in enumerate(make_rows(ROWS))]
+    source = write_csv(tmp_path / "in.csv", rows, header=(*HEADER, "Profile"))
+    with emulator("--auto-create") as emu:
+        text = _run_and_switch(source, emu, env, denied_access_keys=[beta])
+    lines = read_csv(tmp_path / "in.results.csv")
+    by_profile = {
+        name: Counter(line["status"] for line in lines if line["Profile"] == name)
+        for name in ("alpha", "beta")
+    }
+    assert by_profile["alpha"] == Counter(ok=ROWS // 2)
+    assert by_profile["beta"]["failed"] == 0
+    assert by_profile["beta"]["skipped"] > 0
+    assert text.count("for profile beta in us-east-1 in a row were refused") == 1
+    assert "note:" in text
