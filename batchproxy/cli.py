@@ -17,8 +17,10 @@ import click
 from batchproxy import __version__
 from batchproxy.config import DEFAULTS, RunConfig, WaveConfig
 from batchproxy.emulator.command import emulator_command
-from batchproxy.errors import BatchproxyError
+from batchproxy.engine.rollout import parse_duration
+from batchproxy.errors import BatchproxyError, UsageError
 from batchproxy.exit_codes import ExitCode
+from batchproxy.insecure import refuse_plain_http
 from batchproxy.job import run as run_job
 from batchproxy.job import validate as validate_input
 from batchproxy.logs import configure
@@ -81,6 +83,11 @@ def _target_options(func: F) -> F:
         click.option("--role-name", help="Role to assume in the account of each row's AccountId."),
         click.option("--external-id", help="External id passed to every AssumeRole."),
         click.option("--role-session-name", help="AssumeRole session name; default batchproxy-<run id>."),
+        click.option(
+            "--allow-insecure-endpoint",
+            is_flag=True,
+            help="Allow a plain-http endpoint that is not on loopback (requests travel unencrypted).",
+        ),
         _defaulted(
             "--rate",
             click.FloatRange(min=0),
@@ -101,6 +108,13 @@ def _target_options(func: F) -> F:
             click.IntRange(min=1),
             DEFAULTS.max_attempts,
             "Attempts per request, the first one included.",
+        ),
+        click.option(
+            "--retry-budget",
+            default=f"{DEFAULTS.retry_budget:g}s",
+            show_default=True,
+            help="How long a request keeps retrying an outage (30s, 2m); also how long a (profile, "
+            "region) may go without any answer before its rows are skipped as unreachable.",
         ),
         _defaulted(
             "--read-timeout",
@@ -183,6 +197,8 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
     paths = operation.default_paths(input_csv)
     emulate = bool(opts.get("emulate"))
     shard = parse_shard(opts["shard"], os.environ) if opts.get("shard") else None
+    allow_insecure = bool(opts.get("allow_insecure_endpoint"))
+    refuse_plain_http(opts.get("endpoint_url"), os.environ, allow=allow_insecure or emulate)
     return RunConfig(
         input_path=input_csv,
         results_path=opts.get("results") or _sharded(paths.results, shard) or paths.results,
@@ -217,12 +233,21 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
         role_session_name=opts.get("role_session_name") or f"batchproxy-{secrets.token_hex(4)}",
         events=opts.get("events"),
         shard=shard,
+        retry_budget=_retry_budget(opts["retry_budget"]),
+        allow_insecure_endpoint=allow_insecure,
     )
 
 
 def _sharded(path: Path | None, shard: ShardSpec | None) -> Path | None:
     """A default output path with ``.shard-I-of-N`` before its extension (a given path is kept)."""
     return path if path is None or shard is None else shard_path(path, shard)
+
+
+def _retry_budget(text: str) -> float:
+    seconds = parse_duration(text, "--retry-budget")
+    if seconds <= 0:
+        raise UsageError(f"--retry-budget {text!r}: must be more than 0")
+    return seconds
 
 
 def _invocation() -> tuple[str, ...]:

@@ -20,8 +20,14 @@ class Defaults:
     burst: int = 10
     # Enough in flight to keep 10/s going at ~1 s latency, small enough not to look like an attack.
     concurrency: int = 16
-    # With full jitter and a 20 s cap, 8 attempts span about a minute of AWS trouble per row.
-    max_attempts: int = 8
+    # How long an outage is ridden out: retries go on until an attempt fails after ``retry_budget``
+    # seconds (then that row fails), or after ``max_attempts`` requests, whichever comes first. Full
+    # jitter (base 0.2 s, cap 20 s) waits at most 0.2+0.4+…+12.8 = 25.4 s over the first 7 waits
+    # (12.7 s on average), then U(0, 20 s), 10 s on average, per wait: 8 attempts rode out only ~13 s.
+    # With 20 attempts the 60 s budget is what binds (attempts run out first in ~1 run in 10,000,
+    # simulated): a request that keeps failing is tried ~13 times, its last try 60 to 80 s after its first.
+    max_attempts: int = 20
+    retry_budget: float = 60.0
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     # How long SIGINT/SIGTERM lets requests in flight finish before they are cancelled.
@@ -75,3 +81,8 @@ class RunConfig:
     role_session_name: str = "batchproxy"  # the CLI makes it batchproxy-<run id>
     events: str | None = None  # --events PATH, or "-" for stdout (CONTRACT §11)
     shard: ShardSpec | None = None  # --shard I/N: this process takes only its rate domains (CONTRACT §12)
+    # Seconds one request keeps retrying transient failures; also how long a domain may go without
+    # any answer before it is given up as unreachable (engine.breaker).
+    retry_budget: float = DEFAULTS.retry_budget
+    # Send to a non-loopback plain-http --endpoint-url (signed requests and phone numbers in clear).
+    allow_insecure_endpoint: bool = False

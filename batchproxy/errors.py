@@ -37,6 +37,7 @@ __all__ = [
     "JournalWriteError",
     "UsageError",
     "translate",
+    "unexpected",
 ]
 
 
@@ -136,7 +137,22 @@ def translate(exc: BaseException) -> CallFailed | None:
         return _from_client_error(exc)
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return None  # not per-row: the CLI turns it into CredentialsError before anything is sent
+    if isinstance(exc, UnicodeDecodeError):
+        # botocore decodes a body as UTF-8 before parsing it: a garbled answer (a proxy's, a broken
+        # front end's) raises here. It was answered, so the change may have been applied.
+        return CallFailed(kind=FailureKind.UNKNOWN_OUTCOME, code="MalformedResponse", message=_describe(exc))
     return _from_transport_error(exc)
+
+
+def unexpected(exc: Exception) -> CallFailed:
+    """A failure of the SDK nobody classified: one row's failure with its type named, not a crash.
+
+    Permanent, so it is not retried (the same request most likely fails the same way) and the row is
+    recorded ``failed``, sent again by ``--resume --retry-failed``.
+    """
+    return CallFailed(
+        kind=FailureKind.PERMANENT, code="UnexpectedError", message=f"{type(exc).__name__}: {_describe(exc)}"
+    )
 
 
 def _from_client_error(exc: botocore.exceptions.ClientError) -> CallFailed:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import anyio
 
-from batchproxy import columns
+from batchproxy import columns, input_streams
 from batchproxy import input as input_file
 from batchproxy.assume import check_role_options
 from batchproxy.config import RunConfig
@@ -34,7 +34,7 @@ from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.rollout import Rollout, build_rollout
 from batchproxy.engine.scheduler import Scheduler, StopControl
 from batchproxy.engine.stats import RunStats
-from batchproxy.errors import UsageError
+from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.exit_codes import ExitCode
 from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, ResumeReason, load_meta
 from batchproxy.logs import get_logger
@@ -45,6 +45,7 @@ from batchproxy.report.run_observing import ObservedWaves, Observing, counts_of,
 from batchproxy.report.summary import Summary, render
 from batchproxy.rows import Outcome, Row, Status
 from batchproxy.shard_part import InvalidRows, ShardCounter, ShardPart, save_record
+from batchproxy.write_guard import WriteGuard, write_failed
 
 __all__ = ["Executed", "Finished", "Invalid", "Prepared", "execute", "finish", "prepare", "run", "validate"]
 
@@ -85,6 +86,8 @@ class Executed:
     control: StopControl
     learned_rates: dict[Domain, float]
     closing: contextlib.ExitStack  # closes the sink (and the journal's lock) after finish
+    write_error: JournalWriteError | None = None  # a record failed: the run was aborted, not finished
+    refusals: tuple[str, ...] = ()  # why each domain whose breaker tripped stopped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,17 +97,26 @@ class Finished:
 
 
 def run(config: RunConfig, operation: Operation) -> ExitCode:
-    """The whole command: the exit code says how it went (CONTRACT §5)."""
+    """The whole command: the exit code says how it went (CONTRACT §5).
+
+    The input is opened once for the whole command: a pipe or FIFO is copied to a private temporary
+    file that every pass reads (``input_streams`` says where its reports go).
+    """
     observing = Observing.open(config)  # a bad --events path is refused before the input is read
     try:
-        return _run(config, operation, observing)
+        input_streams.refuse_without_results(config, operation)
+        with input_file.open_input(config.input_path) as source:
+            config = input_streams.config_for(config, operation, source)
+            return _run(config, operation, source, observing)
     except BaseException as exc:
         observing.abort(exc, counts={})
         raise
 
 
-def _run(config: RunConfig, operation: Operation, observing: Observing) -> ExitCode:
-    prepared = prepare(config, operation, observing=observing)
+def _run(
+    config: RunConfig, operation: Operation, source: input_file.InputSource, observing: Observing
+) -> ExitCode:
+    prepared = prepare(config, operation, source, observing=observing)
     if isinstance(prepared, Invalid):
         observing.started(config, operation, total_rows=prepared.rows)
         observing.finish(counts={Status.INVALID.value: prepared.invalid_rows}, exit_code=prepared.exit_code)
@@ -115,10 +127,22 @@ def _run(config: RunConfig, operation: Operation, observing: Observing) -> ExitC
     finally:
         if prepared.reservation is not None:
             prepared.reservation.release()  # a no-op once the journal took the lock over
-    with executed.closing:
-        finished = finish(prepared, executed)
-    control = executed.control
-    observing.finish(counts=counts_of(executed.stats), exit_code=finished.exit_code, reason=control.reason)
+    error, finished = executed.write_error, None
+    try:
+        with executed.closing:
+            if error is None:
+                finished = finish(prepared, executed)
+    except JournalWriteError as exc:
+        error = error or exc
+    counts = counts_of(executed.stats)
+    if error is not None:
+        # During the run: 1 if anything was sent, else 2; at finish (finalize, report): rows were done.
+        sent = executed.stats.attempts > 0 or executed.write_error is None
+        code = write_failed(error, failures_path=config.failures_path, sent=sent)
+        observing.finish(counts=counts, exit_code=code, reason="cannot write the results file")
+        return code
+    assert finished is not None, "finish ran, since no write failed"
+    observing.finish(counts=counts, exit_code=finished.exit_code, reason=executed.control.reason)
     if not observing.to_stdout:  # --events -: stdout is the event stream's alone
         print(render(finished.summary))
     return finished.exit_code
@@ -138,10 +162,17 @@ def validate(path: Path, *, region: str | None, role_name: str | None = None) ->
 
 
 def prepare(
-    config: RunConfig, operation: Operation, *, observing: Observing | None = None
+    config: RunConfig,
+    operation: Operation,
+    source: input_file.InputSource | None = None,
+    *,
+    observing: Observing | None = None,
 ) -> Prepared | Invalid:
-    """Validate the input in one pass (deciding resume row by row on the way) and build the gate."""
-    reserved = reserve_for_resume(config, operation) if config.resume else None
+    """Validate the input in one pass (deciding resume row by row on the way) and build the gate.
+
+    ``source`` is the opened input (``job.run`` opens it); None reads ``config.input_path``.
+    """
+    reserved = reserve_for_resume(config, operation, source) if config.resume else None
     try:
         check_role_options(config)
         gathered = Gathered(config, operation, reserved)
@@ -152,7 +183,7 @@ def prepare(
             emulate=config.emulate,
         )
         scan = _scan(
-            config.input_path,
+            config.input_path if source is None else source,
             regions=regions,
             needs_settings=operation.needs_settings,
             observe=gathered,
@@ -162,7 +193,8 @@ def prepare(
             raise UsageError(f"{scan.path} changed while it was read; run the command again")
         operation.check(scan)
         if not scan.ok and not config.skip_invalid:
-            invalid = _report_invalid(scan)
+            report = None if source is None else input_streams.invalid_report_path(config, source)
+            invalid = _report_invalid(scan, report)
             if reserved is not None:
                 reserved.reservation.release()
             return invalid
@@ -204,7 +236,7 @@ def _total_rows(prepared: Prepared) -> int:
 
 
 def _scan(
-    path: Path,
+    path: Path | input_file.InputSource,
     *,
     regions: RowRegions,
     needs_settings: bool,
@@ -219,13 +251,25 @@ def _scan(
         profiles=regions.profiles,
         role_name=role_name,
     )
-    for column in scan.header.unknown_columns:
-        log.warning("ignoring unknown column", column=column, file=str(path))
+    _warn_unknown(scan)
     return scan
 
 
-def _report_invalid(scan: input_file.Scan) -> Invalid:
-    report = scan.write_invalid_report(input_file.invalid_report_path(scan.path))
+# An input with thousands of unknown columns would otherwise log thousands of lines.
+_UNKNOWN_SHOWN = 5
+
+
+def _warn_unknown(scan: input_file.Scan) -> None:
+    """One warning for every unknown column together: how many, and the first few names."""
+    unknown = scan.header.unknown_columns
+    if unknown:
+        shown = list(unknown[:_UNKNOWN_SHOWN])
+        log.warning("ignoring unknown columns", count=len(unknown), first=shown, file=str(scan.path))
+
+
+def _report_invalid(scan: input_file.Scan, report_path: Path | None = None) -> Invalid:
+    path = report_path or input_file.invalid_report_path(scan.path)
+    report = scan.write_invalid_report(path)
     for problem in scan.first_problems:
         print(str(problem), file=sys.stderr)
     more = scan.problem_count - len(scan.first_problems)
@@ -244,10 +288,13 @@ class Reserved:
     reservation: Reservation
 
 
-def reserve_for_resume(config: RunConfig, operation: Operation) -> Reserved:
+def reserve_for_resume(
+    config: RunConfig, operation: Operation, source: input_file.InputSource | None = None
+) -> Reserved:
     """On --resume, lock and read the journal before the input is validated: the pass that validates
     the input also decides, row by row, what to send again. Nothing is written to the file yet."""
-    header = input_file.read_input_header(config.input_path, needs_settings=operation.needs_settings)
+    where = config.input_path if source is None else source
+    header = input_file.read_input_header(where, needs_settings=operation.needs_settings)
     return Reserved(header, Journal.reserve(config.results_path, header.names, OpenMode.RESUME))
 
 
@@ -341,6 +388,7 @@ async def execute(prepared: Prepared) -> Executed:
                 region = prepared.regions.default
                 operation = prepared.operation
                 sink, observer = observing.attach(config, operation, sink, region_at=region_at, region=region)
+            guard = WriteGuard(sink)
             domains = Domains.over_pool(
                 where.clients,
                 rate=config.rate,
@@ -349,24 +397,27 @@ async def execute(prepared: Prepared) -> Executed:
                 memory_rows=config.concurrency * 2,
                 breaker_threshold=min(config.concurrency, 5),
                 start_rates=learned,
+                silence_budget=config.retry_budget,
+                shared_endpoint=config.endpoint_url or where.url,
             )
             waves = prepared.rollout if observing is None else observing.gate(prepared.rollout)
             scheduler = Scheduler(
                 operation=prepared.operation,
                 domains=domains,
-                policy=RetryPolicy(config.max_attempts),
-                recorder=sink,
+                policy=RetryPolicy(config.max_attempts, budget=config.retry_budget),
+                recorder=guard,
                 stats=stats,
                 concurrency=config.concurrency,
                 grace_seconds=config.grace_seconds,
                 waves=waves,
                 observer=observer,
             )
+            guard.on_failure = scheduler.abort
             progress = ProgressDisplay(stats, sys.stderr)
             watch = () if observer is None else (watcher(observer, domains),)
             with progress.shown():
-                rows = _rows_to_send(prepared, sink, stats)
-                control = await scheduler.run(rows, background=(*sink.background(), progress.run, *watch))
+                rows = _rows_to_send(prepared, guard, stats)
+                control = await scheduler.run(rows, background=(*guard.background(), progress.run, *watch))
             if isinstance(waves, ObservedWaves):
                 waves.after_run(control, stats)
             if observer is not None:
@@ -377,10 +428,12 @@ async def execute(prepared: Prepared) -> Executed:
             control=control,
             learned_rates=domains.learned_rates(),
             closing=closing.pop_all(),
+            write_error=guard.error,
+            refusals=tuple(scheduler.refusals),
         )
 
 
-def _rows_to_send(prepared: Prepared, sink: Sink, stats: RunStats) -> Iterator[Row]:
+def _rows_to_send(prepared: Prepared, sink: WriteGuard, stats: RunStats) -> Iterator[Row]:
     """The input's rows that need a request; the others are recorded on the way, never sent.
 
     Invalid rows, and rows the operation answers itself (rollback: nothing to restore), are recorded
@@ -437,7 +490,8 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
         interrupted=executed.control.interrupted,
         resume_argv=following.resume,
         retry_argv=following.retry,
-        notes=result.notes,
+        # A domain that stopped while others went on: said once each (the run's own reason is above).
+        notes=[*result.notes, *_refusal_notes(executed)],
         earlier_not_ok=result.earlier_not_ok,
         shard=None if prepared.shard is None else prepared.shard.describe(),
     )
@@ -449,3 +503,9 @@ def _exit_code(result: SinkResult, *, interrupted: bool) -> ExitCode:
     if interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.NOT_ALL_OK if result.not_ok else ExitCode.OK
+
+
+def _refusal_notes(executed: Executed) -> list[str]:
+    """Why each domain whose breaker tripped stopped, unless the stop reason or a refused line says it."""
+    said = {executed.control.reason, *executed.stats.refused.values()}
+    return [reason for reason in executed.refusals if reason not in said]

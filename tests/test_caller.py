@@ -10,7 +10,8 @@ import pytest
 
 from batchproxy.clients import ClientPool
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
-from batchproxy.engine.caller import AuthBreaker, BreakerOpen, RowCaller
+from batchproxy.engine.breaker import BreakerOpen, DomainBreaker, Trip
+from batchproxy.engine.caller import RowCaller
 from batchproxy.engine.ratelimit import AdaptiveLimiter
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import RunStats
@@ -35,7 +36,7 @@ def _failure(status: int | None, code: str = "X", kind: FailureKind = FailureKin
 # -- AuthBreaker ----------------------------------------------------------------------------------
 
 
-def _tripped_after_each(breaker: AuthBreaker, answers: Sequence[CallFailed | None]) -> list[bool]:
+def _tripped_after_each(breaker: DomainBreaker, answers: Sequence[CallFailed | None]) -> list[bool]:
     """Feed ``answers`` (None = a success) one by one; whether the breaker was tripped after each."""
     states = []
     for answer in answers:
@@ -46,29 +47,78 @@ def _tripped_after_each(breaker: AuthBreaker, answers: Sequence[CallFailed | Non
 
 def test_breaker_trips_after_threshold_auth_refusals() -> None:
     """``threshold`` 401/403 answers with nothing else before them trip it; it keeps the last one."""
-    breaker = AuthBreaker(threshold=3)
+    breaker = DomainBreaker(threshold=3)
     last = _failure(403, "ForbiddenException")
     answers = [_failure(403, "AccessDeniedException"), _failure(401, "UnauthorizedClientException"), last]
     assert _tripped_after_each(breaker, answers) == [False, False, True]
     assert breaker.last_failure is last
+    assert breaker.trip is Trip.AUTH_REFUSED
+    assert not breaker.covers(last)  # rows refused at the start stay failed (CONTRACT §4)
 
 
-def test_breaker_never_trips_once_a_request_succeeded() -> None:
-    """A success first proves the credentials work: later 403s are per-row failures, not a stop."""
-    breaker = AuthBreaker(threshold=2)
-    assert not any(_tripped_after_each(breaker, [None] + [_failure(403)] * 10))
+def test_breaker_after_a_success_trips_on_threshold_refusals_in_a_row_as_revoked() -> None:
+    """Credentials that worked and then are refused ``threshold`` times in a row were revoked."""
+    breaker = DomainBreaker(threshold=3)
+    answers = [None, _failure(403), None, _failure(403), _failure(403), _failure(403)]
+    assert _tripped_after_each(breaker, answers) == [False, False, False, False, False, True]
+    assert breaker.trip is Trip.CREDENTIALS_REVOKED
 
 
-def test_breaker_settles_on_any_answer_that_is_not_auth() -> None:
-    """A 404 (or any non-auth HTTP answer) means the service accepted the credentials."""
-    breaker = AuthBreaker(threshold=2)
-    answers = [_failure(404, "NotFoundException"), _failure(403), _failure(403)]
+def test_breaker_counts_refusals_in_a_row_only() -> None:
+    """A success or any non-auth answer between refusals starts the count again: per-row 403s."""
+    breaker = DomainBreaker(threshold=2)
+    answers = [_failure(403), None, _failure(403), _failure(404, "NotFoundException"), _failure(403)]
     assert not any(_tripped_after_each(breaker, answers))
+
+
+def test_an_expired_token_trips_at_once_whenever_it_comes() -> None:
+    """A temporary key past its expiry fails every later request: one answer is enough."""
+    breaker = DomainBreaker(threshold=5)
+    expired = _failure(403, "ExpiredTokenException")
+    assert _tripped_after_each(breaker, [None, None, expired]) == [False, False, True]
+    assert (breaker.trip, breaker.last_failure) == (Trip.CREDENTIALS_EXPIRED, expired)
+    assert breaker.covers(_failure(403, "AccessDeniedException"))
+    assert not breaker.covers(_failure(400, "BadRequestException"))
+
+
+def _unreachable(kind: FailureKind, code: str = "DnsLookupFailed") -> CallFailed:
+    return CallFailed(kind=kind, code=code, message="cannot resolve x", unreachable=True)
+
+
+def test_a_permanent_unreachable_failure_trips_at_once() -> None:
+    """A name that does not exist, a rejected certificate: every request to the endpoint fails alike."""
+    breaker = DomainBreaker(threshold=5, silence_budget=60.0)
+    assert _tripped_after_each(breaker, [None, _unreachable(FailureKind.PERMANENT)]) == [False, True]
+    assert breaker.trip is Trip.UNREACHABLE
+    assert breaker.covers(_unreachable(FailureKind.TRANSIENT, "ConnectionRefused"))
+    assert not breaker.covers(_failure(403))
+
+
+def test_transient_unreachable_trips_after_the_silence_budget_without_an_answer() -> None:
+    """Refused connections trip it only once nothing has answered for the whole budget."""
+    now = [0.0]
+    breaker = DomainBreaker(threshold=5, silence_budget=10.0, clock=lambda: now[0])
+    refused = _unreachable(FailureKind.TRANSIENT, "ConnectionRefused")
+    states = []
+    for moment, answer in [
+        (0, refused),
+        (6, refused),
+        (9, _failure(503, "ServiceUnavailable")),
+        (15, refused),
+        (24, refused),
+        (25, refused),
+    ]:
+        now[0] = float(moment)
+        breaker.observe(answer)
+        states.append(breaker.tripped)
+    # The 503 at 9 s was an answer: the silence starts again at 15 s and reaches 10 s at 25 s.
+    assert states == [False, False, False, False, False, True]
+    assert breaker.trip is Trip.UNREACHABLE
 
 
 def test_breaker_ignores_failures_without_an_answer() -> None:
     """Connection errors say nothing about credentials: they neither settle nor trip the breaker."""
-    breaker = AuthBreaker(threshold=2)
+    breaker = DomainBreaker(threshold=2)
     answers = [
         _failure(None, "ConnectionReset", FailureKind.UNKNOWN_OUTCOME),
         _failure(403),
@@ -80,7 +130,7 @@ def test_breaker_ignores_failures_without_an_answer() -> None:
 
 def test_breaker_threshold_is_at_least_one() -> None:
     """A threshold of 0 would trip before any answer; it is raised to 1 and trips on the first 403."""
-    breaker = AuthBreaker(threshold=0)
+    breaker = DomainBreaker(threshold=0)
     assert (breaker.threshold, breaker.tripped) == (1, False)
     assert _tripped_after_each(breaker, [_failure(403)]) == [True]
 
@@ -91,10 +141,10 @@ def test_breaker_threshold_is_at_least_one() -> None:
 class _Harness:
     """What one scheduler worker gives a RowCaller: a client, a limiter, the policy, stats, breaker."""
 
-    def __init__(self, client: Any, *, max_attempts: int, breaker: AuthBreaker | None = None) -> None:
+    def __init__(self, client: Any, *, max_attempts: int, breaker: DomainBreaker | None = None) -> None:
         self.stats = RunStats()
         self.limiter = AdaptiveLimiter(0, 1)
-        self.breaker = breaker or AuthBreaker(threshold=5)
+        self.breaker = breaker or DomainBreaker(threshold=5)
         self._client = client
         # Real sleeps, kept short: the waits themselves are tests/test_retry.py's subject.
         self._policy = RetryPolicy(max_attempts, base=0.001, cap=0.005)
@@ -227,7 +277,7 @@ async def test_denied_credentials_trip_the_shared_breaker(emulator: Emulator) ->
     )
     async with pool:
         harness = _Harness(
-            await pool.client((None, REGION)), max_attempts=5, breaker=AuthBreaker(threshold=2)
+            await pool.client((None, REGION)), max_attempts=5, breaker=DomainBreaker(threshold=2)
         )
         for _ in range(2):
             caller = harness.caller()
@@ -239,3 +289,29 @@ async def test_denied_credentials_trip_the_shared_breaker(emulator: Emulator) ->
             await _call(blocked)
     assert blocked.attempts == 0
     assert emulator.stats.count(OPERATION) == 2
+
+
+async def test_a_refusal_after_success_waits_for_the_verdict_of_the_next_answers() -> None:
+    """The first 403 after successes is in doubt; the streak reaching the threshold decides it."""
+    breaker = DomainBreaker(threshold=2)
+    breaker.observe(None)
+    refused = _failure(403, "AccessDeniedException")
+    breaker.observe(refused)
+    assert breaker.doubts(refused)
+    assert not breaker.covers(refused)
+    async with anyio.create_task_group() as group:
+        group.start_soon(breaker.verdict, 5.0)
+        await anyio.sleep(0.01)
+        breaker.observe(refused)  # the second in a row: revoked
+    assert breaker.trip is Trip.CREDENTIALS_REVOKED
+    assert breaker.covers(refused)
+
+
+async def test_a_verdict_without_further_answers_gives_up_after_its_timeout() -> None:
+    """No other row answers (the domain's last rows): the row is recorded as its own failure."""
+    breaker = DomainBreaker(threshold=3)
+    breaker.observe(None)
+    breaker.observe(_failure(403))
+    with anyio.fail_after(2):
+        await breaker.verdict(0.05)
+    assert not breaker.tripped

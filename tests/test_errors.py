@@ -20,7 +20,7 @@ import botocore.exceptions
 import pytest
 from aiobotocore.config import AioConfig
 
-from batchproxy.errors import CallFailed, translate
+from batchproxy.errors import CallFailed, translate, unexpected
 from batchproxy.rows import FailureKind
 
 
@@ -268,3 +268,18 @@ def test_other_sdk_errors_are_permanent_row_failures_not_crashes() -> None:
     assert failure is not None
     assert (failure.kind, failure.code) == (FailureKind.PERMANENT, "ParamValidationError")
     assert "Invalid length" in failure.message
+
+
+def test_a_body_that_is_not_utf8_is_a_malformed_answer_of_unknown_outcome() -> None:
+    """botocore decodes before it parses: a garbled 200 may follow an applied change, so it is retried."""
+    garbled = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+    failure = translate(garbled)
+    assert failure is not None
+    assert (failure.kind, failure.code) == (FailureKind.UNKNOWN_OUTCOME, "MalformedResponse")
+
+
+def test_an_unclassified_sdk_error_becomes_a_named_permanent_row_failure() -> None:
+    """Not a crash: the row fails, its message names the exception type."""
+    failure = unexpected(KeyError("Proxy"))
+    assert (failure.kind, failure.code) == (FailureKind.PERMANENT, "UnexpectedError")
+    assert failure.message.startswith("KeyError: ")

@@ -7,6 +7,9 @@ are exact.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import anyio
 import pytest
@@ -219,3 +222,46 @@ def test_policy_rejects_nonsense(max_attempts: int, base: float, cap: float) -> 
     """Zero attempts, a non-positive base or a cap below the base are refused."""
     with pytest.raises(ValueError, match=r"must be|need"):
         RetryPolicy(max_attempts, base=base, cap=cap)
+
+
+async def test_the_budget_ends_retries_before_the_attempts_run_out() -> None:
+    """Real time: no retry after an attempt that failed once the budget had passed; the last failure
+    is raised itself. Attempts left over (100) do not keep the request going."""
+    retry = RetryPolicy(100, budget=0.3, base=0.05, cap=0.05)
+    always = Script(*(failure() for _ in range(100)))
+    started = anyio.current_time()
+    with pytest.raises(CallFailed):
+        await retry.call(always)
+    elapsed = anyio.current_time() - started
+    assert 0.3 <= elapsed < 0.3 + 0.05 + 0.5  # one wait past the budget at most, plus load
+    assert 3 <= len(always.attempts) < 100
+
+
+async def test_attempts_bound_the_retries_within_the_budget() -> None:
+    """Whichever limit comes first: 3 attempts, long before a 60 s budget."""
+    retry, sleeps = policy(3, budget=60.0)
+    script = Script(failure(), failure(), failure(), failure())
+    with pytest.raises(CallFailed):
+        await retry.call(script)
+    assert (script.attempts, len(sleeps.waits)) == ([1, 2, 3], 2)
+
+
+def test_the_budget_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="budget"):
+        RetryPolicy(3, budget=0)
+
+
+@pytest.mark.parametrize("budget", ["0", "soon", "-5s"])
+def test_the_cli_refuses_a_retry_budget_that_is_no_duration(tmp_path: Path, budget: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("VoiceConnectorId,DefaultSessionExpiryMinutes,PhoneNumberPoolCountries\nvc-1,60,US\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "batchproxy", "run", str(source), "--emulate", "--retry-budget", budget],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"--retry-budget {budget!r}" in done.stderr
+    assert not (tmp_path / "in.results.csv").exists()

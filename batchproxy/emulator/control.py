@@ -6,7 +6,8 @@
     GET    /_emulator/state        {"regions": the default account's region → connector → settings,
                                     "accounts": account → region → connector → settings, "dials"}
     POST   /_emulator/config       change dials: rate, burst, region, region_rates, faults, latency,
-                                   retry_after, auto_create, sts_denied_accounts, sts_denied_roles
+                                   retry_after, auto_create, denied_access_keys, sts_denied_accounts,
+                                   sts_denied_roles
                                    (lists, replacing), sts_throttle, sts_failures (counts of
                                    the next AssumeRole calls answered 400 Throttling / 503
                                    ServiceUnavailable), sts_latency, credential_lifetime (seconds or
@@ -26,6 +27,7 @@ import json
 import math
 import re
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -127,6 +129,9 @@ def apply_config(emulator: Emulator, body: dict[str, Any]) -> None:
         emulator.state.auto_create = bool(body["auto_create"])
     if "absent_answers" in body:
         emulator.absent_answers.update(parse_absent_answers(dict(body["absent_answers"])))
+    if (denied := _strings(body, "denied_access_keys")) is not None:
+        # Revoking a key mid-run (a client's breaker must notice credentials that stop working).
+        emulator.config = replace(emulator.config, denied_access_keys=frozenset(denied))
     _apply_sts(emulator, body)
 
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from batchproxy.engine.breaker import BreakerOpen, DomainBreaker
 from batchproxy.engine.ratelimit import AdaptiveLimiter, Permit
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import Domain, RunStats
 from batchproxy.engine.transport import Send
-from batchproxy.errors import CallFailed, translate
+from batchproxy.errors import CallFailed, translate, unexpected
 from batchproxy.rows import FailureKind
 
 if TYPE_CHECKING:
     from batchproxy.report.domain import Domain as SeenDomain
     from batchproxy.report.observer import RunObserver
 
-__all__ = ["AuthBreaker", "Backlog", "BreakerOpen", "RowCaller"]
+__all__ = ["Backlog", "BreakerOpen", "RowCaller"]
 
 
 class Backlog:
@@ -39,36 +40,6 @@ class Backlog:
         self.count = 0
 
 
-class BreakerOpen(Exception):
-    """Raised instead of sending once the auth breaker has tripped: the row is skipped, not failed."""
-
-
-class AuthBreaker:
-    """Trips when the first answered requests of a run are all 401/403 (CONTRACT §4).
-
-    Bad credentials or a missing permission fail every row alike; after ``threshold`` such answers
-    and no success, going on would only fill the results file with the same error.
-    """
-
-    def __init__(self, threshold: int) -> None:
-        self.threshold = max(threshold, 1)
-        self._auth_failures = 0
-        self._settled = False  # a non-auth answer came: the credentials work
-        self.tripped = False
-        self.last_failure: CallFailed | None = None
-
-    def observe(self, failure: CallFailed | None) -> None:
-        if self._settled:
-            return
-        if failure is None or not failure.is_auth:
-            self._settled = failure is None or failure.http_status is not None
-            return
-        self._auth_failures += 1
-        self.last_failure = failure
-        if self._auth_failures >= self.threshold:
-            self.tripped = True
-
-
 class RowCaller:
     """The ``operations.Caller`` for one row: remembers what the results file needs to say of it."""
 
@@ -79,7 +50,7 @@ class RowCaller:
         limiter: AdaptiveLimiter,
         policy: RetryPolicy,
         stats: RunStats,
-        breaker: AuthBreaker,
+        breaker: DomainBreaker,
         domain: Domain,
         backlog: Backlog | None = None,
         observer: RunObserver | None = None,
@@ -107,27 +78,30 @@ class RowCaller:
             self._permit = await self._limiter.acquire()
 
     async def __call__(self, method: str, **params: Any) -> dict[str, Any]:
+        began = self._breaker.now()  # where this call's retry budget starts, as the breaker sees it
+
         async def attempt(_number: int) -> dict[str, Any]:
             self._done_backing_off()
-            return await self._attempt(method, params)
+            return await self._attempt(method, params, began)
 
         try:
             return await self._policy.call(attempt, on_retry=self._on_retry)
         finally:
             self._done_backing_off()
 
-    async def _attempt(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def _attempt(self, method: str, params: dict[str, Any], began: float) -> dict[str, Any]:
         if self._breaker.tripped:
-            # Other rows' answers already showed the credentials are refused; do not send more.
+            # Other rows' answers already showed the domain cannot be served (refused credentials, an
+            # unreachable endpoint); do not send more. A row backing off stops here.
             raise BreakerOpen
         permit, self._permit = self._permit or await self._limiter.acquire(), None
         try:
             response = await self._send(method, params)
         except Exception as exc:
-            failure = translate(exc)
-            if failure is None:
-                raise
-            self._note_failure(failure, permit)
+            # Whatever the SDK raised while sending is this attempt's failure, classified or not: a
+            # row must end with an outcome, never take the run down (cancellation is not an Exception).
+            failure = translate(exc) or unexpected(exc)
+            self._note_failure(failure, permit, began)
             raise failure from exc
         self._note_success(response, permit)
         return response
@@ -146,10 +120,10 @@ class RowCaller:
         finally:
             self._stats.in_flight -= 1
 
-    def _note_failure(self, failure: CallFailed, permit: Permit) -> None:
+    def _note_failure(self, failure: CallFailed, permit: Permit, began: float) -> None:
         self.http_status = failure.http_status
         self.request_id = failure.request_id or self.request_id
-        self._breaker.observe(failure)
+        self._breaker.observe(failure, began)
         self._answered(failure.http_status, failure.request_id or "")
         if failure.kind is FailureKind.THROTTLED:
             self._stats.on_throttle(self._domain)

@@ -1,7 +1,7 @@
 """One object per rate domain: everything the engine knows about one (profile or role, region).
 
 A ``RateDomain`` owns its send handle (the client, opened when its first row is due and released when
-its last row is done), its ``AdaptiveLimiter``, its ``AuthBreaker``, its ``RowQueue`` and its
+its last row is done), its ``AdaptiveLimiter``, its ``DomainBreaker``, its ``RowQueue`` and its
 ``DomainStats``. ``Domains`` creates them on a domain's first row, and answers the two questions the
 shared worker pool asks: which domain can send soonest, and may the reader put another row.
 """
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from batchproxy import principal
+from batchproxy.engine.breaker import DomainBreaker
 from batchproxy.engine.bucket import REAL_CLOCK, Clock
-from batchproxy.engine.caller import AuthBreaker, Backlog
+from batchproxy.engine.caller import Backlog
 from batchproxy.engine.queue import RowQueue
 from batchproxy.engine.ratelimit import AdaptiveLimiter
 from batchproxy.engine.stats import Domain, DomainStats, RunStats
@@ -39,14 +40,14 @@ _BREAKER_THRESHOLD = 5
 
 
 class RateDomain:
-    """One (profile, region): its client handle, limiter, auth breaker, row queue and counters."""
+    """One (profile, region): its client handle, limiter, breaker, row queue and counters."""
 
     def __init__(
         self,
         key: Domain,
         *,
         limiter: AdaptiveLimiter,
-        breaker: AuthBreaker,
+        breaker: DomainBreaker,
         queue: RowQueue,
         stats: DomainStats,
         connect: Connect,
@@ -97,6 +98,8 @@ class Domains:
         stats: RunStats,
         memory_rows: int,
         breaker_threshold: int = _BREAKER_THRESHOLD,
+        silence_budget: float | None = None,
+        shared_endpoint: str | None = None,
         start_rates: Mapping[Domain, float] | None = None,
         release: Release | None = None,
         clock: Clock = REAL_CLOCK,
@@ -107,6 +110,10 @@ class Domains:
         self._stats = stats
         self._memory_rows = memory_rows
         self._threshold = breaker_threshold
+        self._silence_budget = silence_budget  # no answer for this long: the endpoint is unreachable
+        # The one URL every domain sends to (--endpoint-url, the emulator), if there is one: a domain
+        # that cannot reach it means none can.
+        self.shared_endpoint = shared_endpoint
         self._start_rates = dict(start_rates or {})
         self._clock = clock
         self.by_key: dict[Domain, RateDomain] = {}
@@ -132,7 +139,7 @@ class Domains:
                 limiter=AdaptiveLimiter(
                     self._rate, self._burst, clock=self._clock, start_rate=self._start_rates.get(key)
                 ),
-                breaker=AuthBreaker(threshold=self._threshold),
+                breaker=DomainBreaker(self._threshold, silence_budget=self._silence_budget),
                 queue=RowQueue(self._memory_rows),
                 stats=self._stats.domain(key),
                 connect=self._connect,

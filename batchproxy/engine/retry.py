@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from batchproxy.errors import CallFailed
@@ -34,6 +35,7 @@ from batchproxy.rows import FailureKind
 
 __all__ = [
     "DEFAULT_BASE",
+    "DEFAULT_BUDGET",
     "DEFAULT_CAP",
     "DEFAULT_RETRY_AFTER_CAP",
     "RETRYABLE_KINDS",
@@ -54,6 +56,9 @@ RETRYABLE_KINDS = frozenset({FailureKind.THROTTLED, FailureKind.TRANSIENT, Failu
 
 DEFAULT_BASE = 0.2  # s: first retry within 200 ms; a blip in AWS's front end is usually gone by then
 DEFAULT_CAP = 20.0  # s: reached from the 8th attempt on; 8 attempts wait at most 25 s in all (12.7 s mean)
+# s: how long one request keeps retrying; with the default attempts it, not the count, is what binds
+# (config.Defaults explains the arithmetic).
+DEFAULT_BUDGET = 60.0
 DEFAULT_RETRY_AFTER_CAP = 60.0  # s: a Retry-After beyond this is not waited for in full
 
 
@@ -99,12 +104,20 @@ class wait_up_to(wait_base):
 
 
 class RetryPolicy:
-    """Up to ``max_attempts`` attempts of one call; retryable failures wait with full-jitter backoff."""
+    """Up to ``max_attempts`` attempts of one call, and no retry after an attempt that failed once
+    ``budget`` seconds had passed since the first began; retryable failures wait with full-jitter backoff.
+
+    Whichever limit comes first ends the retries (tenacity's ``stop_after_attempt | stop_after_delay``):
+    the count bounds the requests one row may cost, the budget bounds how long an outage is waited out.
+    An attempt that fails after the budget has run out is the last one, so an outage shorter than the
+    budget is always ridden out while attempts remain.
+    """
 
     def __init__(
         self,
         max_attempts: int,
         *,
+        budget: float | None = DEFAULT_BUDGET,
         base: float = DEFAULT_BASE,
         cap: float = DEFAULT_CAP,
         retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
@@ -115,8 +128,14 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1 (the first attempt counts)")
         if base <= 0 or cap < base or retry_after_cap < 0:
             raise ValueError("need base > 0, cap >= base and retry_after_cap >= 0")
+        if budget is not None and budget <= 0:
+            raise ValueError("budget must be positive (None: no time limit)")
         self.max_attempts = max_attempts
+        self.budget = budget
         self._sleep = sleep
+        self._stop: stop_base = stop_after_attempt(max_attempts)
+        if budget is not None:
+            self._stop = self._stop | stop_after_delay(budget)
         # Retry-After is the floor, the jittered backoff spreads the crowd above it; the sum is capped
         # at whichever is larger, so a long Retry-After is not cut short by the backoff's own cap.
         self._wait = wait_up_to(
@@ -131,7 +150,7 @@ class RetryPolicy:
         and anything else as soon as it is raised. Cancellation, also during a backoff, propagates.
         """
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception(is_retryable),
             sleep=self._sleep,

@@ -33,11 +33,11 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--pause") -> float:
     """``90``, ``90s``, ``1.5m``, ``2h``, ``500ms`` → seconds."""
     match = _DURATION.match(text.strip())
     if match is None:
-        raise UsageError(f"--pause {text!r}: expected a duration such as 30s, 5m or 1h")
+        raise UsageError(f"{option} {text!r}: expected a duration such as 30s, 5m or 1h")
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 

@@ -21,12 +21,14 @@ import gc
 import signal
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from batchproxy.engine.caller import BreakerOpen, RowCaller
+from batchproxy.engine.breaker import BreakerOpen, Trip
+from batchproxy.engine.breaker import describe as describe_trip
+from batchproxy.engine.caller import RowCaller
 from batchproxy.engine.domains import Domains, RateDomain
 from batchproxy.engine.outcomes import failed, ok, skipped
 from batchproxy.engine.retry import RetryPolicy
@@ -130,6 +132,7 @@ class Scheduler:
         self._caught_up = anyio.Event()
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
+        self.refusals: list[str] = []  # why each tripped domain stopped, for the summary
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
         """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
@@ -163,6 +166,12 @@ class Scheduler:
         if self._observer is not None and self.control.reason is not None:
             self._observer.events.stopping(reason=self.control.reason)
         self._wake_everyone()
+
+    def abort(self, reason: str) -> None:
+        """Stop now, cancelling requests in flight: their outcomes could not be recorded anyway (a
+        results file that cannot be written). Callable from a worker or a background task."""
+        self._stop(reason)
+        self._work_scope.cancel()
 
     def _wake_everyone(self) -> None:
         """The run is stopping: idle workers and a waiting reader wake up, see it and leave."""
@@ -279,12 +288,31 @@ class Scheduler:
             self._record(row, skipped("Cancelled", caller.attempts, started, caller, kind))
             raise
         except BreakerOpen:
-            self._record(row, skipped("AuthFailed", caller.attempts, started, caller))
-        except CallFailed as failure:
-            self._record(row, failed(failure, caller, started))
+            self._record(row, skipped(self._refusal(domain), caller.attempts, started, caller))
             self._check_breaker(domain)
+        except CallFailed as failure:
+            await self._failed(domain, row, caller, started, failure)
         else:
             self._record(row, ok(applied.extra, caller, started))
+
+    async def _failed(
+        self, domain: RateDomain, row: Row, caller: RowCaller, started: float, failure: CallFailed
+    ) -> None:
+        """Record a row's failure: ``skipped`` when its domain's breaker explains it, else ``failed``."""
+        if domain.breaker.doubts(failure):
+            try:
+                await domain.breaker.verdict()
+            except anyio.get_cancelled_exc_class():
+                # Stopped while waiting: the row still gets its line, resumable.
+                self._record(row, skipped("Cancelled", caller.attempts, started, caller))
+                raise
+        if domain.breaker.covers(failure):
+            # Nothing was wrong with the row: the domain stopped working. --resume sends it again.
+            outcome = skipped(self._refusal(domain), caller.attempts, started, caller)
+            self._record(row, replace(outcome, error_code=failure.code))
+        else:
+            self._record(row, failed(failure, caller, started))
+        self._check_breaker(domain)
 
     async def _release_if_done(self, domain: RateDomain) -> None:
         """After a domain's last row: its client goes back (``Domains.release``)."""
@@ -311,7 +339,7 @@ class Scheduler:
             self._stop(reason)
 
     def _check_breaker(self, domain: RateDomain) -> None:
-        """A domain whose credentials are refused gets no more requests: its rows are skipped.
+        """A domain whose breaker tripped gets no more requests: its rows are skipped.
 
         The run does not stop for it, since rows further down may belong to a profile whose key works
         (the reader is only a few rows ahead). Once every row is read and every domain is refused, the
@@ -321,11 +349,17 @@ class Scheduler:
             return
         domain.refused = True
         principal, region = domain.key
-        log.warning(
-            "credentials refused: skipping the rest of its rows", who=describe(principal), region=region
-        )
-        self._stats.refused.setdefault(describe(principal), self._refusal(domain))
+        reason = self._refusal(domain)
+        self.refusals.append(reason)
+        self._stats.refused.setdefault(describe(principal), reason)
+        trip = domain.breaker.trip
+        cause = trip.value if trip else "refused"
+        log.warning(f"{cause}: skipping the rest of its rows", who=describe(principal), region=region)
         self._domains.rows_changed()  # its queued rows can be skipped right away
+        if trip is Trip.UNREACHABLE and self._domains.shared_endpoint is not None:
+            # One endpoint for every domain: the others cannot reach it either.
+            self._stop(self._refusal(domain))
+            return
         self._stop_if_all_refused()
 
     def _refuse(self, domain: RateDomain, refused: CredentialsRefused) -> None:
@@ -346,14 +380,8 @@ class Scheduler:
     def _refusal(self, domain: RateDomain) -> str:
         if domain.refusal is not None:
             return domain.refusal.reason
-        breaker = domain.breaker
-        code = breaker.last_failure.code if breaker.last_failure else "AuthFailed"
         principal, region = domain.key
-        where = f"in {region}" if principal is None else f"for {describe(principal)} in {region}"
-        return (
-            f"the first {breaker.threshold} requests {where} were all refused ({code}): "
-            "check the credentials and their IAM permissions"
-        )
+        return describe_trip(domain.breaker, principal, region, shared_endpoint=self._domains.shared_endpoint)
 
     # -- stopping ---------------------------------------------------------------------------------
 

@@ -172,17 +172,23 @@ def test_efbig_mid_run_loses_nothing_and_resume_completes(workdir: Path) -> None
     assert_complete(results, ROWS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the job must catch JournalWriteError from inside the scheduler (engine branch, issue 10 item 4)",
-)
 def test_efbig_mid_run_stops_cleanly_with_exit_1(workdir: Path) -> None:
+    """The job catches the write error from inside the scheduler: one message, exit 1, no finalize,
+    no skipped lines after the failure, and an earlier failure report at that path removed."""
     source = write_csv(workdir / "in.csv", make_rows(ROWS))
+    stale = workdir / "in.failed.csv"
+    stale.write_text("an earlier run's failure report\n")
     with emulator("--auto-create") as emu:
         stopped = run_limited(run_args(source, emu.url, "--concurrency", "4"), 6_000)
+        sent = emu.stats()["accepted_writes"].get(PUT, 0)
     assert "Traceback" not in stopped.stderr
-    assert f"cannot record a row in {workdir / 'in.results.csv'}: File too large" in stopped.stderr
+    message = f"cannot record a row in {workdir / 'in.results.csv'}: File too large"
+    assert stopped.stderr.count(message) == 1
     assert stopped.returncode == 1
+    assert 0 < sent < ROWS  # aborted at once, not carried on through every row
+    recorded = read_csv(workdir / "in.results.csv")
+    assert {line["status"] for line in recorded} == {"ok"}  # no skipped line was attempted after it
+    assert not stale.exists()
 
 
 def test_efbig_before_the_first_line_is_exit_2_and_leaves_no_file(workdir: Path) -> None:
@@ -215,9 +221,9 @@ def test_a_full_disk_at_finalize_keeps_the_journal_and_resume_completes(
     files = ("--results", str(results), "--failures", str(failures))
     with emulator("--auto-create") as emu:
         stopped = run_cli(*run_args(source, emu.url, *files))
-        assert stopped.returncode != 0
+        assert stopped.returncode == 1  # every row was sent: never 2 ("nothing was sent")
         assert "Traceback" not in stopped.stderr
-        assert f"{results}: No space left on device (ENOSPC)" in stopped.stderr
+        assert stopped.stderr.count(f"{results}: No space left on device (ENOSPC)") == 1
         assert len(emu.proxies()) == ROWS
         assert len(read_csv(results)) == ROWS  # everything was recorded before the rewrite failed
         small_disk.grow(1024 * 1024)

@@ -164,7 +164,8 @@ CASES = [
     Case(
         "FIFO without a writer",
         _fifo,
-        r"input\.csv is a pipe or FIFO, not a regular file: .*save it to a file",
+        # validate: cannot read it twice; run: cannot put the results beside it
+        r"input\.csv is a pipe or FIFO(, not a regular file: .*save it to a file|: .*pass --results PATH)",
     ),
 ]
 
@@ -212,16 +213,14 @@ def test_run_refuses_hostile_input_and_sends_nothing(
     assert emu.stats()["total"] == before
 
 
-def test_process_substitution_is_refused_with_the_fix(tmp_path: Path, emu: EmulatorProcess) -> None:
-    """``run <(cat f.csv)``: a pipe cannot be read twice; refused before anything is created or sent."""
+def _substituted(tmp_path: Path, emu: EmulatorProcess, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``batchproxy run <(cat input.csv) EXTRA`` through bash, in ``tmp_path``."""
     source = tmp_path / "input.csv"
-    source.write_bytes(_lines(GOOD))
     command = (
         f"{shlex.quote(sys.executable)} -m batchproxy run <(cat {shlex.quote(str(source))}) "
-        f"--endpoint-url {emu.url} --region us-east-1 --force"
+        f"--endpoint-url {emu.url} --region us-east-1 --force {' '.join(map(shlex.quote, extra))}"
     )
-    before = emu.stats()["total"]
-    result = subprocess.run(
+    return subprocess.run(
         ["bash", "-c", command],
         env=aws_env(),
         cwd=tmp_path,
@@ -231,9 +230,41 @@ def test_process_substitution_is_refused_with_the_fix(tmp_path: Path, emu: Emula
         stdin=subprocess.DEVNULL,
         check=False,
     )
-    _check(result, r"/dev/fd/\d+ is a pipe or FIFO, not a regular file: .*save it to a file first")
+
+
+def test_process_substitution_without_results_is_refused_with_the_fix(
+    tmp_path: Path, emu: EmulatorProcess
+) -> None:
+    """``run <(cat f.csv)``: no directory beside a pipe for the results; refused before anything."""
+    (tmp_path / "input.csv").write_bytes(_lines(GOOD))
+    before = emu.stats()["total"]
+    result = _substituted(tmp_path, emu)
+    _check(result, r"/dev/fd/\d+ is a pipe or FIFO: .*pass --results PATH")
     assert [p.name for p in tmp_path.iterdir()] == ["input.csv"]
     assert emu.stats()["total"] == before
+
+
+def test_process_substitution_with_results_runs_and_resumes(tmp_path: Path, emu: EmulatorProcess) -> None:
+    """With --results, the stream is spooled and read as often as needed; the failure report is named
+    after the results file; --resume reads a new stream of the same input."""
+    (tmp_path / "input.csv").write_bytes(_lines(GOOD, *(f"vc-pipe{n},60,US,us-east-1" for n in range(30))))
+    results = tmp_path / "out.results.csv"
+    emu.configure(auto_create=True)
+    done = _substituted(tmp_path, emu, "--results", str(results))
+    assert done.returncode == 0, done.stderr
+    made = {p.name for p in tmp_path.iterdir()} - {"input.csv", "out.results.csv.state.json"}
+    assert made == {"out.failed.csv", "out.results.csv"}
+    lines = results.read_text().splitlines()
+    assert len(lines) == 32
+    again = _substituted(tmp_path, emu, "--results", str(results), "--resume")
+    assert again.returncode == 0, again.stderr
+
+
+def test_an_invalid_stream_reports_beside_the_results_path(tmp_path: Path, emu: EmulatorProcess) -> None:
+    (tmp_path / "input.csv").write_bytes(_lines(GOOD, "vc-bad,not-a-number,US,us-east-1"))
+    result = _substituted(tmp_path, emu, "--results", str(tmp_path / "out.csv"))
+    _check(result, r"out\.invalid\.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.csv", "out.invalid.csv"]
 
 
 def _as_nobody(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
