@@ -47,7 +47,9 @@ def render(summary: Summary) -> str:
         f"{stats.elapsed:.1f} s, {stats.request_rate:.1f} req/s"
     )
     lines.extend(_domain_lines(stats))
-    lines.extend(f"  refused:  {who}: {why}" for who, why in sorted(stats.refused.items()))
+    # A refusal that stopped the whole run is already the headline's reason: said once.
+    refused = sorted((who, why) for who, why in stats.refused.items() if why != summary.stop_reason)
+    lines.extend(f"  refused:  {who}: {why}" for who, why in refused)
     lines.extend(f"  note:     {note}" for note in summary.notes)
     if summary.results_path is not None:
         lines.append(f"  results:  {summary.results_path}")

@@ -151,5 +151,6 @@ def test_one_profile_revoked_mid_run_stops_only_its_domain_and_the_summary_says_
     assert by_profile["alpha"] == Counter(ok=ROWS // 2)
     assert by_profile["beta"]["failed"] == 0
     assert by_profile["beta"]["skipped"] > 0
+    # Said once, on the summary's line for the refused profile, while the run went on for alpha.
     assert text.count("for profile beta in us-east-1 in a row were refused") == 1
-    assert "note:" in text
+    assert "refused:  profile beta:" in text

@@ -252,7 +252,8 @@ def test_process_substitution_with_results_runs_and_resumes(tmp_path: Path, emu:
     emu.configure(auto_create=True)
     done = _substituted(tmp_path, emu, "--results", str(results))
     assert done.returncode == 0, done.stderr
-    made = {p.name for p in tmp_path.iterdir()} - {"input.csv", "out.results.csv.state.json"}
+    kept_beside = {"input.csv", "out.results.csv.state.json", "out.results.csv.timeline.jsonl"}
+    made = {p.name for p in tmp_path.iterdir()} - kept_beside
     assert made == {"out.failed.csv", "out.results.csv"}
     lines = results.read_text().splitlines()
     assert len(lines) == 32
