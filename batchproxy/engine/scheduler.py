@@ -124,6 +124,7 @@ class Scheduler:
         self._caught_up = anyio.Event()
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
+        self._gate = anyio.CancelScope()  # the wait between two waves (a pause, the --approve question)
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
         """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
@@ -156,6 +157,7 @@ class Scheduler:
         """The run is stopping: idle workers and a waiting reader wake up, see it and leave."""
         self._domains.rows_changed()
         self._domains.room_changed()
+        self._gate.cancel()  # a pause or a question ends now: nothing waits for its answer any more
 
     # -- producer ---------------------------------------------------------------------------------
 
@@ -197,12 +199,20 @@ class Scheduler:
         return True
 
     async def _finish_wave(self, wave: int) -> str | None:
-        """Wait until every row handed out so far has an outcome, then let the rollout gate decide."""
+        """Wait until every row handed out so far has an outcome, then let the rollout gate decide.
+
+        A stop (Ctrl-C at the --approve question, say) cancels the gate at once; ``_feed`` then sees it.
+        """
         while self._finished < self._dispatched:
             self._caught_up = anyio.Event()
             await self._caught_up.wait()
         assert self._waves is not None
-        return await self._waves.between(wave, self._stats)
+        self._gate = anyio.CancelScope()
+        if self.control.stopping:
+            self._gate.cancel()
+        with self._gate:
+            return await self._waves.between(wave, self._stats)
+        return None
 
     # -- workers ----------------------------------------------------------------------------------
 

@@ -1,0 +1,153 @@
+"""A real terminal for end-to-end tests: the CLI runs in a tmux pane of a fixed size.
+
+tmux is a real terminal emulator on a real pseudo-terminal: keys sent to the pane go through the tty's
+line discipline (Ctrl-C becomes SIGINT for the foreground process), and ``capture-pane`` returns what a
+person would see — escape codes already applied, so a progress bar that was not erased is still there.
+Each pane gets its own tmux server on a private socket; the server and the pane's process are stopped
+by their PIDs. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+__all__ = ["Pane", "needs_tmux", "open_pane"]
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+_COMMAND_SECONDS = 10.0
+_POLL_SECONDS = 0.05
+_DEATH = "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"
+# What tmux writes under a pane whose command has exited (remain-on-exit): not the command's output.
+_DEAD_NOTICE = re.compile(r"^Pane is dead \(")
+# The pane stays after its process exits (so its exit status and last screen can be read); no status
+# bar, so the pane is the whole terminal; enough history for every line a test run prints.
+_CONFIG = "set -g remain-on-exit on\nset -g status off\nset -g history-limit 20000\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Pane:
+    """One tmux pane running one command; the methods read its screen and type into it."""
+
+    socket: Path
+    pid: int  # the command's process (the pane's first process)
+    server_pid: int
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            timeout=_COMMAND_SECONDS,
+            check=True,
+        )
+        return done.stdout
+
+    def screen(self) -> list[str]:
+        """The visible screen, one string per row, trailing blanks removed."""
+        return [line.rstrip() for line in self.tmux("capture-pane", "-p", "-t", "t").split("\n")[:-1]]
+
+    def lines(self) -> list[str]:
+        """Everything the terminal holds, scrollback and screen; a wrapped line comes back whole (``-J``)."""
+        text = self.tmux("capture-pane", "-p", "-J", "-S", "-", "-E", "-", "-t", "t")
+        lines = [line.rstrip() for line in text.split("\n")[:-1] if not _DEAD_NOTICE.match(line)]
+        while lines and not lines[-1]:
+            lines.pop()
+        return lines
+
+    def keys(self, *keys: str) -> None:
+        """Press keys by tmux name (``C-c``, ``Enter``)."""
+        self.tmux("send-keys", "-t", "t", *keys)
+
+    def type(self, text: str) -> None:
+        """Type ``text`` literally."""
+        self.tmux("send-keys", "-t", "t", "-l", text)
+
+    def wait_for(self, pattern: str, *, timeout: float = 30.0) -> list[str]:
+        """The terminal's lines once one of them matches ``pattern``; fails after ``timeout`` seconds."""
+        found = re.compile(pattern)
+        return self._wait(lambda lines: any(found.search(line) for line in lines), pattern, timeout)
+
+    def exit_status(self, *, timeout: float = 60.0) -> int:
+        """The command's exit status once it has exited; fails if a signal killed it, or after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.tmux("list-panes", "-t", "t", "-F", _DEATH).strip()
+            dead, status, killed_by = state.split(":")
+            if dead == "1":
+                if killed_by:
+                    raise AssertionError(f"killed by signal {killed_by}:\n" + "\n".join(self.lines()))
+                return int(status)
+            time.sleep(_POLL_SECONDS)
+        raise AssertionError(f"still running after {timeout} s:\n" + "\n".join(self.lines()))
+
+    def _wait(self, ready: Callable[[list[str]], bool], what: str, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.lines()
+            if ready(lines):
+                return lines
+            if time.monotonic() > deadline:
+                shows = "\n".join(lines)
+                raise AssertionError(f"no {what!r} after {timeout} s; the terminal shows:\n{shows}")
+            time.sleep(_POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def open_pane(
+    command: Sequence[str],
+    *,
+    workdir: Path,
+    env: Mapping[str, str],
+    width: int = 100,
+    height: int = 30,
+) -> Iterator[Pane]:
+    """Run ``command`` in a ``width`` by ``height`` terminal; on leaving, stop it and its tmux server."""
+    config = workdir / "tmux.conf"
+    config.write_text(_CONFIG)
+    socket = workdir / "tmux.sock"
+    # The first tmux command starts the server, which passes its own environment to the pane.
+    subprocess.run(
+        [
+            *("tmux", "-S", str(socket), "-f", str(config), "new-session", "-d", "-s", "t"),
+            *("-x", str(width), "-y", str(height), "-c", str(workdir), "--", *command),
+        ],
+        env={**env, "TERM": "xterm-256color"},
+        capture_output=True,
+        timeout=_COMMAND_SECONDS,
+        check=True,
+    )
+    probe = Pane(socket, 0, 0)
+    pane = Pane(
+        socket,
+        int(probe.tmux("list-panes", "-t", "t", "-F", "#{pane_pid}")),
+        int(probe.tmux("display-message", "-p", "#{pid}")),
+    )
+    try:
+        yield pane
+    finally:
+        _stop(pane)
+
+
+def _stop(pane: Pane) -> None:
+    """The command by its PID if it still runs (tmux says so: an exited pane's PID may be reused), then
+    the server; by its PID too if it does not take the command."""
+    with contextlib.suppress(subprocess.SubprocessError, ValueError):
+        if pane.tmux("list-panes", "-t", "t", "-F", "#{pane_dead}").strip() == "0":
+            os.kill(pane.pid, signal.SIGKILL)
+    try:
+        pane.tmux("kill-server")
+    except subprocess.SubprocessError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pane.server_pid, signal.SIGKILL)
