@@ -34,6 +34,7 @@ from batchproxy.engine.scheduler import Scheduler, StopControl
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import UsageError
 from batchproxy.exit_codes import ExitCode
+from batchproxy.interrupts import guarded_ending
 from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, ResumeReason, load_meta
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, SinkResult
@@ -89,14 +90,15 @@ def run(config: RunConfig, operation: Operation) -> ExitCode:
     prepared = prepare(config, operation)
     if isinstance(prepared, Invalid):
         return prepared.exit_code
-    try:
-        executed = anyio.run(execute, prepared)
-    finally:
-        if prepared.reservation is not None:
-            prepared.reservation.release()  # a no-op once the journal took the lock over
-    with executed.closing:
-        finished = finish(prepared, executed)
-    print(render(finished.summary))
+    with guarded_ending():  # after a Ctrl-C stopped the run, another one waits for the summary
+        try:
+            executed = anyio.run(execute, prepared)
+        finally:
+            if prepared.reservation is not None:
+                prepared.reservation.release()  # a no-op once the journal took the lock over
+        with executed.closing:
+            finished = finish(prepared, executed)
+        print(render(finished.summary))
     return finished.exit_code
 
 
@@ -364,6 +366,7 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
         retry_argv=following.retry,
         notes=result.notes,
         earlier_not_ok=result.earlier_not_ok,
+        resend_argv=following.resend,
     )
 
 

@@ -32,6 +32,7 @@ from batchproxy.engine.outcomes import failed, ok, skipped
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import CallFailed
+from batchproxy.interrupts import hold_repeats
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation
 from batchproxy.rows import FailureKind, Outcome, Row, Status
@@ -332,16 +333,20 @@ class Scheduler:
     # -- stopping ---------------------------------------------------------------------------------
 
     async def _watch_signals(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                if self.control.interrupted:
-                    log.warning("second signal: cancelling requests in flight")
-                    self._work_scope.cancel()
-                    return
-                name = signal.Signals(signum).name
-                self._stop(f"interrupted by {name}", interrupted=True)
-                log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
-                self._work_scope.deadline = anyio.current_time() + self._grace
+        try:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    if self.control.interrupted:
+                        log.warning("second signal: cancelling requests in flight")
+                        self._work_scope.cancel()
+                        return
+                    name = signal.Signals(signum).name
+                    self._stop(f"interrupted by {name}", interrupted=True)
+                    log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
+                    self._work_scope.deadline = anyio.current_time() + self._grace
+        finally:
+            if self.control.interrupted:
+                hold_repeats()  # no longer watched: one more Ctrl-C must not cut the ending short
 
     def _skip_rest(self, rows: Iterator[Row]) -> None:
         """Record ``skipped`` for rows still queued or never read, so every row has a line."""

@@ -15,6 +15,8 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 _COMMAND_SECONDS = 10.0
 _POLL_SECONDS = 0.05
-_DEATH = "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"
+_WRAPPER = Path(__file__).with_name("pane_exit.py")
 # What tmux writes under a pane whose command has exited (remain-on-exit): not the command's output.
 _DEAD_NOTICE = re.compile(r"^Pane is dead \(")
 # The pane stays after its process exits (so its exit status and last screen can be read); no status
@@ -41,8 +43,9 @@ class Pane:
     """One tmux pane running one command; the methods read its screen and type into it."""
 
     socket: Path
-    pid: int  # the command's process (the pane's first process)
+    pid: int  # the pane's first process (pane_exit.py), leader of the command's process group
     server_pid: int
+    status_file: Path  # written by pane_exit.py once the command has exited
 
     def tmux(self, *args: str) -> str:
         done = subprocess.run(
@@ -82,15 +85,15 @@ class Pane:
     def exit_status(self, *, timeout: float = 60.0) -> int:
         """The command's exit status once it has exited; fails if a signal killed it, or after ``timeout``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.tmux("list-panes", "-t", "t", "-F", _DEATH).strip()
-            dead, status, killed_by = state.split(":")
-            if dead == "1":
-                if killed_by:
-                    raise AssertionError(f"killed by signal {killed_by}:\n" + "\n".join(self.lines()))
-                return int(status)
+        while not self.status_file.exists():
+            if time.monotonic() > deadline:
+                shows = "\n".join(self.lines())
+                raise AssertionError(f"no exit status after {timeout} s; the terminal shows:\n{shows}")
             time.sleep(_POLL_SECONDS)
-        raise AssertionError(f"still running after {timeout} s:\n" + "\n".join(self.lines()))
+        status, how = self.status_file.read_text().split()
+        if how == "signal":
+            raise AssertionError(f"killed by signal {int(status) - 128}:\n" + "\n".join(self.lines()))
+        return int(status)
 
     def _wait(self, ready: Callable[[list[str]], bool], what: str, timeout: float) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -108,31 +111,51 @@ class Pane:
 def open_pane(
     command: Sequence[str],
     *,
-    workdir: Path,
+    cwd: Path,
     env: Mapping[str, str],
     width: int = 100,
     height: int = 30,
 ) -> Iterator[Pane]:
-    """Run ``command`` in a ``width`` by ``height`` terminal; on leaving, stop it and its tmux server."""
-    config = workdir / "tmux.conf"
-    config.write_text(_CONFIG)
-    socket = workdir / "tmux.sock"
+    """Run ``command`` in ``cwd`` on a ``width`` by ``height`` terminal; on leaving, stop it and its
+    tmux server. tmux's own files go to a private directory (short: a socket path has a length limit)."""
+    with tempfile.TemporaryDirectory(prefix="tmux-") as private:
+        config = Path(private) / "tmux.conf"
+        config.write_text(_CONFIG)
+        with _started(
+            command, private=Path(private), config=config, cwd=cwd, env=env, size=(width, height)
+        ) as pane:
+            yield pane
+
+
+@contextlib.contextmanager
+def _started(
+    command: Sequence[str],
+    *,
+    private: Path,
+    config: Path,
+    cwd: Path,
+    env: Mapping[str, str],
+    size: tuple[int, int],
+) -> Iterator[Pane]:
+    socket, status = private / "sock", private / "status"
     # The first tmux command starts the server, which passes its own environment to the pane.
     subprocess.run(
         [
             *("tmux", "-S", str(socket), "-f", str(config), "new-session", "-d", "-s", "t"),
-            *("-x", str(width), "-y", str(height), "-c", str(workdir), "--", *command),
+            *("-x", str(size[0]), "-y", str(size[1]), "-c", str(cwd), "--"),
+            *(sys.executable, str(_WRAPPER), str(status), *command),
         ],
         env={**env, "TERM": "xterm-256color"},
         capture_output=True,
         timeout=_COMMAND_SECONDS,
         check=True,
     )
-    probe = Pane(socket, 0, 0)
+    probe = Pane(socket, 0, 0, Path())
     pane = Pane(
         socket,
         int(probe.tmux("list-panes", "-t", "t", "-F", "#{pane_pid}")),
         int(probe.tmux("display-message", "-p", "#{pid}")),
+        status,
     )
     try:
         yield pane
@@ -141,11 +164,10 @@ def open_pane(
 
 
 def _stop(pane: Pane) -> None:
-    """The command by its PID if it still runs (tmux says so: an exited pane's PID may be reused), then
-    the server; by its PID too if it does not take the command."""
-    with contextlib.suppress(subprocess.SubprocessError, ValueError):
-        if pane.tmux("list-panes", "-t", "t", "-F", "#{pane_dead}").strip() == "0":
-            os.kill(pane.pid, signal.SIGKILL)
+    """The command's process group (the wrapper leads it) if the command has not exited, then tmux."""
+    if not pane.status_file.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pane.pid, signal.SIGKILL)
     try:
         pane.tmux("kill-server")
     except subprocess.SubprocessError:
