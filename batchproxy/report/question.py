@@ -57,12 +57,16 @@ async def _ask(question: str, fd: int, out: TextIO) -> str:
 
 
 async def _read_line(fd: int) -> str:
-    """One line from the terminal, or what was typed before end of input (Ctrl-D)."""
+    """One line from the terminal, or what was typed before end of input (Ctrl-D).
+
+    A byte at a time: nothing past the line's end is consumed, so an answer typed ahead (or piped) for
+    the next question is still there when it is asked.
+    """
     data = b""
     while not data.endswith(b"\n"):
         await anyio.wait_readable(fd)
-        chunk = os.read(fd, 1024)
-        if not chunk:
+        byte = os.read(fd, 1)
+        if not byte:
             break
-        data += chunk
+        data += byte
     return data.decode(errors="replace")
