@@ -24,14 +24,20 @@ _LABELLED = re.compile(r"^ *\S+: +")
 
 def fit_line(line: str, *, width: int = WIDTH) -> list[str]:
     """``line`` as lines of at most ``width`` columns, broken at spaces; the rest indented under its
-    text (after a ``label:`` if it has one)."""
+    text (after a ``label:`` if it has one). A label's text that is one word (a path) stays whole on
+    the label's line."""
     if len(line) <= width:
         return [line]
     labelled = _LABELLED.match(line)
-    indent = len(labelled.group()) if labelled else len(line) - len(line.lstrip()) + 2
+    head = labelled.group() if labelled else line[: len(line) - len(line.lstrip())]
+    text = line[len(head) :]
+    if " " not in text:
+        return [line]
+    indent = len(head) if labelled else len(head) + 2
     return textwrap.wrap(
-        line,
+        text,
         width=width,
+        initial_indent=head,
         subsequent_indent=" " * indent,
         break_long_words=False,
         break_on_hyphens=False,
