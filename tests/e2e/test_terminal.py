@@ -150,6 +150,22 @@ def test_the_question_shows_y_n_and_takes_yes_no_and_asks_again_on_nonsense(tmp_
     assert statuses == ["ok"] * 10 + ["skipped"] * 5
 
 
+def test_ctrl_c_during_a_pause_between_waves_stops_at_once(tmp_path: Path) -> None:
+    """`--pause 5m`: a Ctrl-C in the pause ends it at once (before, the pause lasted until --grace ran
+    out), exit 130 with the summary; the second wave never starts."""
+    rows = make_rows(10)
+    source = write_csv(tmp_path / "input.csv", rows)
+    with emulator("--connectors", str(source)) as emu:
+        argv = [*_run(emu, "input.csv"), "--waves", "5", "--pause", "5m", "--grace", "60"]
+        with open_pane(argv, cwd=tmp_path, env=aws_env()) as pane:
+            pane.wait_for(r"pausing before the next wave")
+            pane.keys("C-c")
+            assert pane.exit_status(timeout=10) == 130
+            lines = pane.lines()
+        assert _summary(lines)[0] == "batchproxy run: interrupted (interrupted by SIGINT); resumable"
+        assert _puts(emu) == 5
+
+
 # -- the progress display and log lines ------------------------------------------------------------
 
 
