@@ -3,8 +3,9 @@
 tmux is a real terminal emulator on a real pseudo-terminal: keys sent to the pane go through the tty's
 line discipline (Ctrl-C becomes SIGINT for the foreground process), and ``capture-pane`` returns what a
 person would see — escape codes already applied, so a progress bar that was not erased is still there.
-Each pane gets its own tmux server on a private socket; the server and the pane's process are stopped
-by their PIDs. Every wait is bounded.
+Each pane gets its own tmux server on a private socket. The command runs under ``pane_exit.py``, which
+records its exit status; on leaving, the command's process group (led by that wrapper) and the server
+are stopped by their ids. Every wait is bounded.
 """
 
 from __future__ import annotations
