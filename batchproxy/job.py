@@ -36,6 +36,7 @@ from batchproxy.engine.scheduler import Scheduler, StopControl
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.exit_codes import ExitCode
+from batchproxy.interrupts import guarded_ending
 from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, ResumeReason, load_meta
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, SinkResult
@@ -122,29 +123,30 @@ def _run(
         observing.finish(counts={Status.INVALID.value: prepared.invalid_rows}, exit_code=prepared.exit_code)
         return prepared.exit_code
     observing.started(config, operation, total_rows=_total_rows(prepared))
-    try:
-        executed = anyio.run(execute, prepared)
-    finally:
-        if prepared.reservation is not None:
-            prepared.reservation.release()  # a no-op once the journal took the lock over
-    error, finished = executed.write_error, None
-    try:
-        with executed.closing:
-            if error is None:
-                finished = finish(prepared, executed)
-    except JournalWriteError as exc:
-        error = error or exc
-    counts = counts_of(executed.stats)
-    if error is not None:
-        # During the run: 1 if anything was sent, else 2; at finish (finalize, report): rows were done.
-        sent = executed.stats.attempts > 0 or executed.write_error is None
-        code = write_failed(error, failures_path=config.failures_path, sent=sent)
-        observing.finish(counts=counts, exit_code=code, reason="cannot write the results file")
-        return code
-    assert finished is not None, "finish ran, since no write failed"
-    observing.finish(counts=counts, exit_code=finished.exit_code, reason=executed.control.reason)
-    if not observing.to_stdout:  # --events -: stdout is the event stream's alone
-        print(render(finished.summary))
+    with guarded_ending():  # after a Ctrl-C stopped the run, another one waits for the summary
+        try:
+            executed = anyio.run(execute, prepared)
+        finally:
+            if prepared.reservation is not None:
+                prepared.reservation.release()  # a no-op once the journal took the lock over
+        error, finished = executed.write_error, None
+        try:
+            with executed.closing:
+                if error is None:
+                    finished = finish(prepared, executed)
+        except JournalWriteError as exc:
+            error = error or exc
+        counts = counts_of(executed.stats)
+        if error is not None:
+            # During the run: 1 if anything was sent, else 2; at finish (finalize, report): rows were done.
+            sent = executed.stats.attempts > 0 or executed.write_error is None
+            code = write_failed(error, failures_path=config.failures_path, sent=sent)
+            observing.finish(counts=counts, exit_code=code, reason="cannot write the results file")
+            return code
+        assert finished is not None, "finish ran, since no write failed"
+        observing.finish(counts=counts, exit_code=finished.exit_code, reason=executed.control.reason)
+        if not observing.to_stdout:  # --events -: stdout is the event stream's alone
+            print(render(finished.summary))
     return finished.exit_code
 
 
@@ -494,6 +496,7 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
         notes=[*result.notes, *_refusal_notes(executed)],
         earlier_not_ok=result.earlier_not_ok,
         shard=None if prepared.shard is None else prepared.shard.describe(),
+        resend_argv=following.resend,
     )
 
 

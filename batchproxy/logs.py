@@ -12,12 +12,13 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 import structlog
 
 from batchproxy.model import sensitive_member_names
 from batchproxy.redact import REDACTED, redact_secrets, register_secret
+from batchproxy.report.live import LineStream
 
 __all__ = [
     "REDACTED",
@@ -106,6 +107,9 @@ def configure(fmt: LogFormat, *, stream: TextIO | None = None, level: int = logg
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
+    # Through LineStream: while the progress display is shown, a log line is printed above it rather
+    # than over it (see report/live.py).
+    lines = LineStream(out)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -117,11 +121,11 @@ def configure(fmt: LogFormat, *, stream: TextIO | None = None, level: int = logg
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, lines)),
         cache_logger_on_first_use=False,
     )
     # botocore and aiohttp log through stdlib logging; keep them quiet unless they warn.
-    handler = logging.StreamHandler(out)
+    handler = logging.StreamHandler(lines)
     handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
 

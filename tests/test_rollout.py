@@ -142,7 +142,7 @@ async def test_the_operator_can_refuse_the_next_wave() -> None:
     """With --approve, a 'no' on the terminal stops the run before the next wave."""
     asked: list[str] = []
 
-    def answer(question: str) -> bool:
+    async def answer(question: str) -> bool:
         asked.append(question)
         return False
 

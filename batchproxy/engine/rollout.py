@@ -13,16 +13,16 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import anyio
-import click
 
 from batchproxy.config import WaveConfig
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import UsageError
 from batchproxy.logs import get_logger
+from batchproxy.report.question import confirm
 from batchproxy.rows import Status
 
 __all__ = ["Rollout", "build_rollout", "parse_duration", "parse_max_failures", "parse_wave_sizes"]
@@ -74,7 +74,8 @@ class Rollout:
     canary: int = 0
     wave_sizes: Sequence[int] = ()
     pause_seconds: float = 0.0
-    approve: Callable[[str], bool] | None = None  # asks the operator; blocking, run in a thread
+    # Asks the operator; the scheduler cancels it when the run stops (a Ctrl-C must not wait for Enter).
+    approve: Callable[[str], Awaitable[bool]] | None = None
     max_failures: int | None = None
 
     def sizes(self) -> Iterator[int]:
@@ -96,7 +97,7 @@ class Rollout:
         log.info("wave finished", wave=wave + 1, ok=stats.statuses[Status.OK], failed=failed)
         if self.approve is not None:
             question = f"Wave {wave + 1} done ({stats.done} rows). Continue with the next wave?"
-            if not await anyio.to_thread.run_sync(self.approve, question):
+            if not await self.approve(question):
                 return "not approved by the operator"
         elif self.pause_seconds:
             log.info("pausing before the next wave", seconds=self.pause_seconds)
@@ -116,7 +117,7 @@ def build_rollout(config: WaveConfig, total_rows: int) -> Rollout | None:
     if config.approve:
         if not sys.stdin.isatty():
             raise UsageError("--approve asks on the terminal between waves, but stdin is not a terminal")
-        approve = _ask
+        approve = confirm
     rollout = Rollout(
         canary=config.canary,
         wave_sizes=parse_wave_sizes(config.waves, total_rows),
@@ -125,7 +126,3 @@ def build_rollout(config: WaveConfig, total_rows: int) -> Rollout | None:
         max_failures=parse_max_failures(config.max_failures, total_rows),
     )
     return rollout if rollout.gated else None
-
-
-def _ask(question: str) -> bool:
-    return click.confirm(question, default=False, err=True)

@@ -34,6 +34,7 @@ from batchproxy.engine.outcomes import failed, ok, skipped
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.stats import RunStats
 from batchproxy.errors import CallFailed, CredentialsRefused
+from batchproxy.interrupts import hold_repeats
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation
 from batchproxy.principal import describe
@@ -133,6 +134,7 @@ class Scheduler:
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
         self.refusals: list[str] = []  # why each tripped domain stopped, for the summary
+        self._gate = anyio.CancelScope()  # the wait between two waves (a pause, the --approve question)
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
         """Carry every row of ``rows`` to an outcome; rows not attempted are recorded ``skipped``.
@@ -177,6 +179,7 @@ class Scheduler:
         """The run is stopping: idle workers and a waiting reader wake up, see it and leave."""
         self._domains.rows_changed()
         self._domains.room_changed()
+        self._gate.cancel()  # a pause or a question ends now: nothing waits for its answer any more
 
     # -- producer ---------------------------------------------------------------------------------
 
@@ -218,12 +221,20 @@ class Scheduler:
         return True
 
     async def _finish_wave(self, wave: int) -> str | None:
-        """Wait until every row handed out so far has an outcome, then let the rollout gate decide."""
+        """Wait until every row handed out so far has an outcome, then let the rollout gate decide.
+
+        A stop (Ctrl-C at the --approve question, say) cancels the gate at once; ``_feed`` then sees it.
+        """
         while self._finished < self._dispatched:
             self._caught_up = anyio.Event()
             await self._caught_up.wait()
         assert self._waves is not None
-        return await self._waves.between(wave, self._stats)
+        self._gate = anyio.CancelScope()
+        if self.control.stopping:
+            self._gate.cancel()
+        with self._gate:
+            return await self._waves.between(wave, self._stats)
+        return None
 
     # -- workers ----------------------------------------------------------------------------------
 
@@ -386,16 +397,20 @@ class Scheduler:
     # -- stopping ---------------------------------------------------------------------------------
 
     async def _watch_signals(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                if self.control.interrupted:
-                    log.warning("second signal: cancelling requests in flight")
-                    self._work_scope.cancel()
-                    return
-                name = signal.Signals(signum).name
-                self._stop(f"interrupted by {name}", interrupted=True)
-                log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
-                self._work_scope.deadline = anyio.current_time() + self._grace
+        try:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    if self.control.interrupted:
+                        log.warning("second signal: cancelling requests in flight")
+                        self._work_scope.cancel()
+                        return
+                    name = signal.Signals(signum).name
+                    self._stop(f"interrupted by {name}", interrupted=True)
+                    log.warning("stopping: no new rows start", signal=name, grace_seconds=self._grace)
+                    self._work_scope.deadline = anyio.current_time() + self._grace
+        finally:
+            if self.control.interrupted:
+                hold_repeats()  # no longer watched: one more Ctrl-C must not cut the ending short
 
     def _skip_rest(self, rows: Iterator[Row]) -> None:
         """Record ``skipped`` for rows still queued or never read, so every row has a line."""

@@ -71,6 +71,7 @@ class NextCommands:
 
     resume: Sequence[str] = ()
     retry: Sequence[str] = ()
+    resend: Sequence[str] = ()  # go on from the results file, failed rows sent again too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

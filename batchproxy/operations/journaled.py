@@ -30,7 +30,7 @@ from batchproxy.rows import Outcome, Row, Status
 if TYPE_CHECKING:
     from batchproxy.config import RunConfig
 
-__all__ = ["JournalSink", "Journaled", "drop_options", "resume_argv", "without"]
+__all__ = ["JournalSink", "Journaled", "drop_options", "resend_argv", "resume_argv", "without"]
 
 log = get_logger(__name__)
 
@@ -110,26 +110,41 @@ class Journaled:
         return open_journal(opening)
 
     def next_commands(self, config: RunConfig) -> NextCommands:
-        """Continue with --resume; re-apply what failed by running the same command on the failure report.
+        """Continue with --resume (and --retry-failed to send failed rows again); or re-apply what
+        failed by running the same command on the failure report.
 
-        The resume command keeps ``--shard``; the retry does not: a shard's failure report holds that
+        The resume commands keep ``--shard``; the retry does not: a shard's failure report holds that
         shard's rows only, and split again over N shards most of them would fall to the others.
         """
         argv = _argv(config, self.command)
         with_value = {"--results", "--failures", "--shard", "--events"}
         kept = drop_options(argv[2:], with_value, {"--force", "--resume", "--retry-failed"})
-        kept = [arg for arg in kept if arg != str(config.input_path)]
-        retry = [argv[0], self.command, str(config.failures_path), *kept]
-        return NextCommands(resume=resume_argv(argv), retry=retry)
+        retry = [argv[0], self.command, str(config.failures_path), *_without_input(kept, config.input_path)]
+        return NextCommands(resume=resume_argv(argv), retry=retry, resend=resend_argv(argv))
 
 
 def _argv(config: RunConfig, command: str) -> list[str]:
     return list(config.argv) or ["batchproxy", command, str(config.input_path)]
 
 
+def _without_input(args: Sequence[str], input_path: Path) -> list[str]:
+    """``args`` without the input file argument, however it was spelled (``./in.csv`` is ``in.csv``)."""
+    kept = list(args)
+    for i, arg in enumerate(kept):
+        if not arg.startswith("-") and Path(arg) == input_path:
+            del kept[i]
+            break
+    return kept
+
+
 def resume_argv(argv: Sequence[str]) -> list[str]:
     """The command line that continues this run from its results file."""
     return [*without(argv, "--force", "--resume"), "--resume"]
+
+
+def resend_argv(argv: Sequence[str]) -> list[str]:
+    """The command line that continues this run and sends its failed rows again."""
+    return [*without(resume_argv(argv), "--retry-failed"), "--retry-failed"]
 
 
 def without(argv: Sequence[str], *flags: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from batchproxy import input as input_file
 from batchproxy.operations.base import Applied, Caller, NextCommands, OutputPaths
-from batchproxy.operations.journaled import Journaled, resume_argv, without
+from batchproxy.operations.journaled import Journaled, resend_argv, resume_argv
 from batchproxy.operations.restore_rows import check_snapshots, restorable
 from batchproxy.rows import Outcome, Row
 
@@ -48,8 +48,9 @@ class RestoreProxy(Journaled):
     def next_commands(self, config: RunConfig) -> NextCommands:
         # A failure report has no previous_state column, so rollback would refuse it: go on from the
         # rollback's own journal instead.
-        resume = resume_argv(list(config.argv) or ["batchproxy", self.command, str(config.input_path)])
-        return NextCommands(resume=resume, retry=[*without(resume, "--retry-failed"), "--retry-failed"])
+        argv = list(config.argv) or ["batchproxy", self.command, str(config.input_path)]
+        resend = resend_argv(argv)
+        return NextCommands(resume=resume_argv(argv), retry=resend, resend=resend)
 
     async def apply(self, row: Row, call: Caller) -> Applied:
         connector = row.target.voice_connector_id

@@ -12,8 +12,10 @@ import anyio
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column
+from rich.text import Text
 
 from batchproxy.engine.stats import RunStats
+from batchproxy.report import live
 from batchproxy.rows import Status
 
 __all__ = ["ProgressDisplay"]
@@ -24,12 +26,17 @@ _RATE_WINDOW = 12  # draws: the shown rate is over the last ~3 s, steady enough 
 
 
 class ProgressDisplay:
-    """``run()`` redraws every quarter second until cancelled; a no-op when ``stream`` is no terminal."""
+    """``run()`` redraws every quarter second until cancelled; a no-op when ``stream`` is no terminal.
+
+    While ``shown``, it is the terminal's ``live.LiveDisplay``: log lines print above it, and a question
+    pauses it.
+    """
 
     def __init__(self, stats: RunStats, stream: TextIO) -> None:
         self._stats = stats
         self._samples: deque[tuple[float, int]] = deque(maxlen=_RATE_WINDOW)
         self.enabled = stream.isatty()
+        self._paused = False
         # Counts and time left first, details last: on a narrow terminal it is the details that get cut.
         self._progress = Progress(
             BarColumn(bar_width=20),
@@ -51,14 +58,31 @@ class ProgressDisplay:
         if not self.enabled:
             yield
             return
-        with self._progress:
+        with self._progress, live.showing(self):
             yield
+
+    def print_above(self, line: str) -> None:
+        # As the line's own text (its colours decoded), never as markup: a log line may hold "[...]".
+        # soft_wrap: the terminal wraps a long line, so none of it is cut off.
+        self._progress.console.print(Text.from_ansi(line), soft_wrap=True)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The bar is erased (``transient``) until the block ends; nothing redraws it meanwhile."""
+        self._paused = True
+        self._progress.stop()
+        try:
+            yield
+        finally:
+            self._progress.start()
+            self._paused = False
 
     async def run(self) -> None:
         if not self.enabled:
             return
         while True:
-            self._draw()
+            if not self._paused:
+                self._draw()
             await anyio.sleep(_REFRESH_SECONDS)
 
     def _draw(self) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from batchproxy.engine.stats import RunStats
-from batchproxy.principal import kind_of, label, sort_key
+from batchproxy.principal import kinded, sort_key
+from batchproxy.report.domain import Domain
+from batchproxy.report.domain_table import DomainRow, domain_lines
+from batchproxy.report.fit import command_lines, fit_line
 from batchproxy.rows import Status
 
 __all__ = ["Summary", "render"]
@@ -29,6 +31,8 @@ class Summary:
     # --resume: rows an earlier run left not ok and this run did not send again; they are still not ok.
     earlier_not_ok: int = 0
     shard: str | None = None  # --shard: "2/4: 30 of 120 rows (per shard: …)"
+    # Continue from the results file, sending the failed rows again too (--resume --retry-failed).
+    resend_argv: Sequence[str] = ()
 
 
 def render(summary: Summary) -> str:
@@ -55,8 +59,9 @@ def render(summary: Summary) -> str:
         lines.append(f"  results:  {summary.results_path}")
     if summary.failures_path is not None:
         lines.append(f"  failures: {summary.failures_path}")
-    lines.extend(_next_steps(summary))
-    return "\n".join(lines)
+    # Every line fits 80 columns; the commands are fitted on their own, so a shell still reads them.
+    fitted = [part for line in lines for part in fit_line(line)]
+    return "\n".join(fitted + _next_steps(summary))
 
 
 def _headline(summary: Summary) -> str:
@@ -80,31 +85,42 @@ def _status_counts(stats: RunStats) -> str:
 
 
 def _domain_lines(stats: RunStats) -> list[str]:
-    """One line per (profile or account, region) when there is more than one: ``region``, or
-    ``profile/region``, or ``account/region``."""
-    if len(stats.domains) < 2:
-        return []
-    accounts = any(kind_of(principal) == "account" for principal, _ in stats.domains)
-    lines = ["  by (profile or account, region):" if accounts else "  by (profile, region):"]
-    for key in sorted(stats.domains, key=sort_key):
-        counts = stats.domains[key]
-        done = sum(counts.rows.values())
-        rate = counts.attempts / counts.elapsed if counts.elapsed else 0.0
-        name = label(key)
-        lines.append(
-            f"    {name:<16} {counts.rows[Status.OK]:>7} ok of {done:<7} "
-            f"{counts.attempts:>7} requests {counts.throttles:>6} throttled "
-            f"{counts.elapsed:8.1f} s {rate:8.1f} req/s"
-        )
-    return lines
+    """One line per (profile or account, region) when there is more than one, in 80 columns
+    (``domain_table``): ``region``, ``profile/region`` or ``account/region``."""
+    return domain_lines(
+        [
+            DomainRow(
+                domain=Domain(*kinded(key)),
+                ok=counts.rows[Status.OK],
+                done=sum(counts.rows.values()),
+                attempts=counts.attempts,
+                throttles=counts.throttles,
+                elapsed=counts.elapsed,
+            )
+            for key, counts in sorted(stats.domains.items(), key=lambda item: sort_key(item[0]))
+        ]
+    )
 
 
 def _next_steps(summary: Summary) -> list[str]:
+    """The commands that go on from here, each runnable exactly as printed.
+
+    After failures, ``or:`` must re-send them: ``--resume`` alone takes a failed row as final and sends
+    nothing, so the command offered is the one with ``--retry-failed``.
+    """
+    lines: list[str] = []
     if summary.interrupted and summary.resume_argv:
-        return [f"  resume:   {shlex.join(summary.resume_argv)}"]
-    if summary.retry_argv and _not_ok(summary):
-        lines = [f"  retry:    {shlex.join(summary.retry_argv)}"]
-        if summary.resume_argv:
-            lines.append(f"  or:       {shlex.join(summary.resume_argv)}")
-        return lines
-    return []
+        lines += command_lines("resume", summary.resume_argv)
+        if summary.stats.statuses[Status.FAILED] or summary.earlier_not_ok:
+            lines += _resend_lines(summary)
+    elif summary.retry_argv and _not_ok(summary):
+        lines += command_lines("retry", summary.retry_argv)
+        lines += _resend_lines(summary)
+    return lines
+
+
+def _resend_lines(summary: Summary) -> list[str]:
+    argv = summary.resend_argv
+    if not argv or list(argv) == list(summary.retry_argv):
+        return []  # rollback: its retry command already is this one
+    return command_lines("or", argv)

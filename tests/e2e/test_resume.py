@@ -12,7 +12,6 @@ import io
 import json
 import os
 import random
-import shlex
 import signal
 import subprocess
 import time
@@ -33,6 +32,7 @@ from tests.e2e.harness import (
     stop_process,
     write_csv,
 )
+from tests.e2e.printed import printed_argv
 
 REGION = "us-east-1"
 PUT = "PutVoiceConnectorProxy"
@@ -223,11 +223,7 @@ def test_sigkill_at_random_moments_then_resume_applies_every_row_once(
 
 def _resume_command(stdout: str) -> list[str]:
     """The command the summary prints after ``resume:``, split as a shell would split it."""
-    found = [
-        line.split("resume:", 1)[1] for line in stdout.splitlines() if line.strip().startswith("resume:")
-    ]
-    assert len(found) == 1, stdout
-    return shlex.split(found[0])
+    return printed_argv(stdout, "resume")
 
 
 def test_sigint_at_random_moments_exits_130_within_grace_and_resumes_to_completion(tmp_path: Path) -> None:
