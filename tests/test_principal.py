@@ -112,5 +112,5 @@ def test_the_summary_lists_refused_accounts_and_names_account_domains() -> None:
     stats.refused["account 123456789012"] = "AssumeRole … refused (AccessDenied)"
     text = render(Summary(command="run", stats=stats, results_path=None, failures_path=None))
     assert "by profile/account and region:" in text
-    assert "123456789012/eu-west-2" in text
+    assert "123456789012 / eu-west-2" in text
     assert "refused:  account 123456789012: AssumeRole … refused (AccessDenied)" in text
