@@ -67,3 +67,5 @@ class RunConfig:
     waves: WaveConfig = WaveConfig()
     # The command line as typed, to print the exact resume / retry commands in the summary.
     argv: tuple[str, ...] = ()
+    # Which voice-connector setting the command is about (CONTRACT §9); recorded beside the results.
+    setting: str = "proxy"

@@ -25,6 +25,7 @@ from pathlib import Path
 import anyio
 
 from batchproxy import input as input_file
+from batchproxy import settings
 from batchproxy.config import RunConfig
 from batchproxy.endpoint import RowRegions, Targets, endpoint, row_regions
 from batchproxy.engine.domains import Domains
@@ -100,10 +101,10 @@ def run(config: RunConfig, operation: Operation) -> ExitCode:
     return finished.exit_code
 
 
-def validate(path: Path, *, region: str | None) -> ExitCode:
+def validate(path: Path, *, region: str | None, setting: settings.Setting | None = None) -> ExitCode:
     """``validate``: the scan a run would do, and nothing else."""
     regions = row_regions(region=region, env_region=None, profile=None, emulate=False)
-    scan = _scan(path, regions=regions, needs_settings=True)
+    scan = _scan(path, regions=regions, needs_settings=True, setting=setting)
     if not scan.ok:
         return _report_invalid(scan).exit_code
     print(f"{path}: {scan.row_count} rows, all valid")
@@ -129,6 +130,7 @@ def prepare(config: RunConfig, operation: Operation) -> Prepared | Invalid:
             regions=regions,
             needs_settings=operation.needs_settings,
             observe=gathered,
+            setting=operation.setting,
         )
         if reserved is not None and scan.header != reserved.header:
             raise UsageError(f"{scan.path} changed while it was read; run the command again")
@@ -164,6 +166,7 @@ def _scan(
     regions: RowRegions,
     needs_settings: bool,
     observe: input_file.Observer | None = None,
+    setting: settings.Setting | None = None,
 ) -> input_file.Scan:
     scan = input_file.scan(
         path,
@@ -171,6 +174,7 @@ def _scan(
         needs_settings=needs_settings,
         observe=observe,
         profiles=regions.profiles,
+        setting=setting,
     )
     for column in scan.header.unknown_columns:
         log.warning("ignoring unknown column", column=column, file=str(path))
@@ -200,7 +204,9 @@ class Reserved:
 def reserve_for_resume(config: RunConfig, operation: Operation) -> Reserved:
     """On --resume, lock and read the journal before the input is validated: the pass that validates
     the input also decides, row by row, what to send again. Nothing is written to the file yet."""
-    header = input_file.read_input_header(config.input_path, needs_settings=operation.needs_settings)
+    header = input_file.read_input_header(
+        config.input_path, needs_settings=operation.needs_settings, setting=operation.setting
+    )
     return Reserved(header, Journal.reserve(config.results_path, header.names, OpenMode.RESUME))
 
 

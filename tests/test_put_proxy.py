@@ -1,7 +1,7 @@
-"""PutProxy's read-back check: the put's response must echo what was asked, else `ReadBackMismatch`.
+"""PutSetting's read-back check: the put's response must echo what was asked, else `ReadBackMismatch`.
 
 The emulator stores exactly what it is sent, so it cannot be made to answer with something else;
-these tests hand ``PutProxy.apply`` a ``Caller`` (batchproxy's own interface, not the SDK) that
+these tests hand ``PutSetting.apply`` a ``Caller`` (batchproxy's own interface, not the SDK) that
 answers with a crafted response.
 """
 
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from batchproxy.errors import CallFailed
-from batchproxy.operations import PutProxy
-from batchproxy.rows import FailureKind, ProxySettings, Row, Target
+from batchproxy.operations import PutSetting
+from batchproxy.rows import FailureKind, Row, Target, proxy_settings
 
-SETTINGS = ProxySettings(
+SETTINGS = proxy_settings(
     default_session_expiry_minutes=60,
     phone_number_pool_countries=("US", "CA"),
     fall_back_phone_number="+12065550100",
@@ -51,7 +51,7 @@ def _echo(**changes: Any) -> dict[str, Any]:
 async def test_a_faithful_echo_is_ok() -> None:
     """The stored proxy equal by the comparison rules (countries as a set, no Disabled = false): ok."""
     call = _Answers(_echo())
-    applied = await PutProxy().apply(ROW, call)
+    applied = await PutSetting().apply(ROW, call)
     assert applied.extra == {}
     assert [method for method, _ in call.calls] == ["put_voice_connector_proxy"]
 
@@ -71,7 +71,7 @@ async def test_a_different_echo_fails_the_row_with_read_back_mismatch(
 ) -> None:
     """Any field stored differently (or no Proxy at all) is a permanent `ReadBackMismatch` naming it."""
     with pytest.raises(CallFailed) as raised:
-        await PutProxy().apply(ROW, _Answers(response))
+        await PutSetting().apply(ROW, _Answers(response))
     failure = raised.value
     assert failure.code == "ReadBackMismatch"
     assert failure.kind is FailureKind.PERMANENT
