@@ -292,3 +292,17 @@ def test_proxy_run_warns_once_about_the_end_of_proxy_sessions(emu: EmulatorProce
     assert "`batchproxy delete`" in done.stderr
     logging = _write(tmp_path / "logging.csv", *_sample("logging"))
     assert "ended support" not in _cli(emu, "run", logging, "--setting", "logging").stderr
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_emulate_serves_every_setting(tmp_path: Path, name: str) -> None:
+    """``--emulate`` seeds the in-process emulator with the input's connectors, whatever the setting."""
+    source = _write(tmp_path / f"{name}.csv", *_sample(name))
+    done = run_cli("run", source, "--setting", name, "--emulate", "--rate", "0", "--snapshot")
+    _ok(done)
+    results = read_csv(tmp_path / f"{name}.results.csv")
+    assert [line["status"] for line in results] == ["ok"] * ROWS
+    # A fresh emulator: nothing was there before (logging answers its defaults).
+    assert {line["previous_state"] for line in results} == (
+        {'{"EnableSIPLogs":false,"EnableMediaMetricLogs":false}'} if name == "logging" else {"none"}
+    )

@@ -13,7 +13,8 @@ import pytest
 
 from batchproxy.errors import CallFailed
 from batchproxy.operations import PutSetting
-from batchproxy.rows import FailureKind, Row, Target, proxy_settings
+from batchproxy.rows import FailureKind, Row, SettingValues, Target, proxy_settings
+from batchproxy.settings import SETTINGS as CATALOG
 
 SETTINGS = proxy_settings(
     default_session_expiry_minutes=60,
@@ -77,3 +78,49 @@ async def test_a_different_echo_fails_the_row_with_read_back_mismatch(
     assert failure.kind is FailureKind.PERMANENT
     assert named in failure.message
     assert (failure.http_status, failure.request_id) == (200, "req-1")
+
+
+LOGGING = SettingValues.of(CATALOG["logging"], {"EnableSIPLogs": True})
+ROUTES = SettingValues.of(
+    CATALOG["origination"],
+    {"Routes": ({"Host": "sbc1.example.com", "Port": 5060, "Protocol": "TCP", "Priority": 1, "Weight": 10},)},
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "echo", "named"),
+    [
+        (LOGGING, {"EnableSIPLogs": True, "EnableMediaMetricLogs": False}, None),
+        (LOGGING, {"EnableSIPLogs": False, "EnableMediaMetricLogs": False}, "EnableSIPLogs: false -> true"),
+        (
+            LOGGING,
+            {"EnableSIPLogs": True, "EnableMediaMetricLogs": True},
+            "EnableMediaMetricLogs: true -> false",
+        ),
+        (ROUTES, {"Routes": [dict(ROUTES.members["Routes"][0])], "Disabled": False}, None),
+        (ROUTES, {"Routes": [dict(ROUTES.members["Routes"][0], Port=5061)]}, "Routes[0].Port: 5061 -> 5060"),
+    ],
+)
+async def test_every_setting_is_read_back_from_its_own_put_response(
+    values: SettingValues, echo: dict[str, Any], named: str | None
+) -> None:
+    """The put's response carries the setting under the Get's member name; a difference names its path."""
+    setting = values.setting
+    row = Row(number=1, values=(), target=ROW.target, settings=values)
+    call = _Answers({setting.get_member: echo, "ResponseMetadata": METADATA})
+    operation = PutSetting(setting=setting)
+    if named is None:
+        await operation.apply(row, call)
+        assert [method for method, _ in call.calls] == [setting.put_method]
+        return
+    with pytest.raises(CallFailed) as raised:
+        await operation.apply(row, call)
+    assert raised.value.code == "ReadBackMismatch"
+    assert named in raised.value.message
+
+
+async def test_a_row_of_another_setting_is_refused_before_sending() -> None:
+    call = _Answers({})
+    with pytest.raises(ValueError, match="has no logging values"):
+        await PutSetting(setting=CATALOG["logging"]).apply(ROW, call)
+    assert call.calls == []
