@@ -15,7 +15,7 @@ from batchproxy import settings
 from batchproxy.errors import UsageError
 from batchproxy.journal import load_meta
 
-__all__ = ["DEFAULT_SETTING", "choose_setting", "recorded_setting"]
+__all__ = ["DEFAULT_SETTING", "choose_setting", "common_setting", "recorded_setting"]
 
 DEFAULT_SETTING = "proxy"
 
@@ -47,3 +47,13 @@ def choose_setting(given: str | None, records: Sequence[Path]) -> settings.Setti
         return settings.setting(chosen or DEFAULT_SETTING)
     except settings.UnknownSetting as exc:
         raise UsageError(f"{source}: {exc}") from None
+
+
+def common_setting(results: Sequence[Path]) -> str:
+    """The one setting all of ``results`` record (shards being merged); ``UsageError`` when they differ."""
+    found = {path: recorded_setting(path) for path in results}
+    names = sorted(set(found.values()))
+    if len(names) > 1:
+        listed = ", ".join(f"{path} ({name})" for path, name in found.items())
+        raise UsageError(f"these results files are about different settings: {listed}; merge them apart")
+    return names[0] if names else DEFAULT_SETTING

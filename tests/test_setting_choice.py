@@ -8,7 +8,7 @@ import pytest
 
 from batchproxy.errors import UsageError
 from batchproxy.journal import RunMeta, load_meta, save_meta
-from batchproxy.setting_choice import choose_setting, recorded_setting
+from batchproxy.setting_choice import choose_setting, common_setting, recorded_setting
 from batchproxy.settings import SETTINGS
 
 
@@ -60,3 +60,19 @@ def test_a_missing_results_file_records_nothing(tmp_path: Path) -> None:
 def test_a_record_naming_no_setting_we_know_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown setting 'sip-media'"):
         choose_setting(None, [_results(tmp_path, "sip-media")])
+
+
+def test_shards_merge_under_their_one_setting(tmp_path: Path) -> None:
+    one, two = tmp_path / "a", tmp_path / "b"
+    one.mkdir()
+    two.mkdir()
+    assert common_setting([_results(one, "origination"), _results(two, "origination")]) == "origination"
+    assert common_setting([_results(tmp_path, None)]) == "proxy"
+
+
+def test_shards_of_different_settings_are_not_merged(tmp_path: Path) -> None:
+    one, two = tmp_path / "a", tmp_path / "b"
+    one.mkdir()
+    two.mkdir()
+    with pytest.raises(UsageError, match="about different settings"):
+        common_setting([_results(one, "origination"), _results(two, "logging")])

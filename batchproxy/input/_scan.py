@@ -333,7 +333,9 @@ def scan(
     in the returned ``Scan``. ``observe`` sees each data row as it is checked, so a caller that needs
     something of every row gets it from this pass instead of validating the file again in another.
     ``profiles`` checks Profile cells and gives a row with no Region its profile's region when
-    ``default_region`` is None. ``key_hash`` exists for tests that force hash collisions.
+    ``default_region`` is None. ``setting`` (default: the proxy) says which columns the file has and,
+    with ``needs_settings``, how its cells are checked. ``key_hash`` exists for tests that force hash
+    collisions.
     """
     if default_region is not None and not looks_like_region(default_region):
         raise UsageError(f"--region {shown(default_region)} is not an AWS region name such as us-east-1")
