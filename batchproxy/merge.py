@@ -33,7 +33,7 @@ from batchproxy.journal.lock import ResultsLock
 from batchproxy.journal.meta import RunMeta, save_meta
 from batchproxy.journal.reader import JournalReader
 from batchproxy.rows import Status
-from batchproxy.setting_choice import common_setting
+from batchproxy.setting_choice import DEFAULT_SETTING, common_setting
 from batchproxy.shard import split_shard_name
 from batchproxy.shard_record import ShardRecord, load_shard_record
 
@@ -113,7 +113,8 @@ def merge(
         try:
             counts = _merge_lines(shards, layout, results)
             written = write_failure_report(results, failures, layout)
-            save_meta(results, RunMeta(setting=setting))  # so rollback of the merged file knows it
+            if setting != DEFAULT_SETTING:  # no record means the proxy: its merge writes no sidecar
+                save_meta(results, RunMeta(setting=setting))  # so rollback of the merged file knows it
         except OSError as exc:  # a full disk, a vanished directory: a message, not a traceback
             raise UsageError(
                 f"merge failed writing {exc.filename or results}: {exc.strerror or exc}"
