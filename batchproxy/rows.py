@@ -25,6 +25,9 @@ class SettingValues:
     ``members`` are API-named, lists as tuples, and may be shared by rows with equal cells, so they are
     never mutated (``settings.put_request`` copies them). ``code`` is their canonical text
     (``settings.members_code``, the setting's name included): equality and the fingerprint use it.
+    The proxy's code is the one its fingerprints were made of before other settings existed, so a
+    results file written then still resumes: with another code every done row would look edited and
+    be sent again, and a ``--snapshot`` would record the state it had itself just put.
     """
 
     setting: Setting = field(compare=False)
@@ -33,7 +36,8 @@ class SettingValues:
 
     @classmethod
     def of(cls, setting: Setting, members: Mapping[str, Any]) -> SettingValues:
-        return cls(setting, members, members_code(setting, members))
+        code = _proxy_code(members) if setting.name == "proxy" else members_code(setting, members)
+        return cls(setting, members, code)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled by the setting's name: the engine's queue spills rows to disk, and a ``Setting``
@@ -43,6 +47,33 @@ class SettingValues:
 
 def _unpickled(name: str, members: dict[str, Any], code: str) -> SettingValues:
     return SettingValues(setting(name), members, code)
+
+
+def _proxy_code(members: Mapping[str, Any]) -> str:
+    """The proxy's members as fingerprints encoded them before settings existed (``#`` after ``S``
+    cannot begin another setting's code, which starts with its name)."""
+    fields = (
+        members["DefaultSessionExpiryMinutes"],
+        tuple(members["PhoneNumberPoolCountries"]),
+        members.get("FallBackPhoneNumber") or None,
+        members.get("Disabled"),
+    )
+    return "".join(map(_encoded, fields))
+
+
+def _encoded(value: object) -> str:
+    """One field, self-delimiting: its first character says its kind, strings carry their length."""
+    if value is None:
+        return "~"
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, int):
+        return f"#{value};"
+    if isinstance(value, str):
+        return f"{len(value)}:{value}"
+    if isinstance(value, tuple):
+        return f"[{len(value)}" + "".join(map(_encoded, value))
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
 def proxy_settings(

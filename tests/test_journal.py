@@ -681,3 +681,18 @@ def test_a_new_run_forgets_what_an_earlier_run_learned(results: Path) -> None:
     assert meta_path(results).exists()
     write_journal(results, [], OpenMode.FORCE)
     assert not meta_path(results).exists()
+
+
+def test_proxy_fingerprints_are_those_of_results_files_written_before_settings() -> None:
+    """Pinned from the code before every setting went through the engine: such a results file still
+    resumes without sending its done rows again (which would also overwrite their previous_state)."""
+    target = Target(voice_connector_id="vc-1", region="us-east-1", profile="ops")
+    plain = proxy_settings(default_session_expiry_minutes=60, phone_number_pool_countries=("US", "CA"))
+    full = proxy_settings(
+        default_session_expiry_minutes=5,
+        phone_number_pool_countries=("GB",),
+        fall_back_phone_number="+14155550100",
+        disabled=True,
+    )
+    prints = [Row(number=1, values=(), target=target, settings=s).fingerprint() for s in (plain, full, None)]
+    assert prints == ["d1f64ee337bd8b17", "582fee0ad9dd46e4", "7f61fa807bd48af3"]
