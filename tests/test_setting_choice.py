@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from batchproxy.config import RunConfig
 from batchproxy.errors import UsageError
 from batchproxy.journal import RunMeta, load_meta, save_meta
+from batchproxy.operations import PutSetting
 from batchproxy.setting_choice import choose_setting, common_setting, recorded_setting
 from batchproxy.settings import SETTINGS
 
@@ -76,3 +79,25 @@ def test_shards_of_different_settings_are_not_merged(tmp_path: Path) -> None:
     two.mkdir()
     with pytest.raises(UsageError, match="about different settings"):
         common_setting([_results(one, "origination"), _results(two, "logging")])
+
+
+def test_the_retry_command_names_a_setting_taken_from_the_record(tmp_path: Path) -> None:
+    """``--resume`` took the setting from the results file; the failure report has no record, so the
+    suggested retry on it must say ``--setting``."""
+    source = tmp_path / "logging.csv"
+    operation = PutSetting(setting=SETTINGS["logging"])
+    paths = operation.default_paths(source)
+    config = RunConfig(
+        input_path=source,
+        results_path=paths.results,
+        failures_path=paths.failures,
+        region=None,
+        profile=None,
+        endpoint_url=None,
+        argv=("batchproxy", "run", str(source), "--resume"),
+        setting="logging",
+    )
+    retry = list(operation.next_commands(config).retry)
+    assert retry == ["batchproxy", "run", str(paths.failures), "--setting", "logging"]
+    given = replace(config, argv=("batchproxy", "run", str(source), "--setting", "logging"))
+    assert list(operation.next_commands(given).retry).count("--setting") == 1

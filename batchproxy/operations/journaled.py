@@ -117,6 +117,9 @@ class Journaled:
         argv = _argv(config, self.command)
         kept = drop_options(argv[2:], {"--results", "--failures"}, {"--force", "--resume", "--retry-failed"})
         kept = [arg for arg in kept if arg != str(config.input_path)]
+        if config.setting != "proxy" and not any(arg.split("=", 1)[0] == "--setting" for arg in kept):
+            # Taken from the results file this time; the failure report records none, so say it.
+            kept += ["--setting", config.setting]
         retry = [argv[0], self.command, str(config.failures_path), *kept]
         return NextCommands(resume=resume_argv(argv), retry=retry)
 
