@@ -23,21 +23,39 @@ from batchproxy.exit_codes import ExitCode
 from batchproxy.insecure import refuse_plain_http
 from batchproxy.job import run as run_job
 from batchproxy.job import validate as validate_input
-from batchproxy.logs import configure
+from batchproxy.logs import configure, get_logger
 from batchproxy.merge_command import merge_command
-from batchproxy.operations import DeleteProxy, Operation, PlanProxy, PutProxy, RestoreProxy
+from batchproxy.operations import (
+    DeleteSetting,
+    Operation,
+    PlanSetting,
+    PutSetting,
+    RestoreSetting,
+    refuse_undeletable,
+)
 from batchproxy.report.command import events_option, report_command
+from batchproxy.setting_choice import choose_setting
+from batchproxy.settings import SETTINGS, Setting
 from batchproxy.shard import ShardSpec, parse_shard, shard_path
 
 __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+log = get_logger(__name__)
+
+_setting_option = click.option(
+    "--setting",
+    type=click.Choice(list(SETTINGS)),
+    help="The voice-connector setting to work on (default: proxy; with --resume and rollback, the one "
+    "the results file records).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="batchproxy")
 def main() -> None:
-    """Apply Chime SDK Voice Connector proxy settings in bulk: rate-limited, retried, resumable."""
+    """Apply Chime SDK Voice Connector settings in bulk: rate-limited, retried, resumable."""
 
 
 main.add_command(emulator_command)
@@ -193,6 +211,14 @@ def _run(operation: Operation, input_csv: Path, **opts: Any) -> ExitCode:
     return run_job(_run_config(operation, input_csv, **opts), operation)
 
 
+def _setting(opts: dict[str, Any], *records: Path | None, resumed: Path | None = None) -> Setting:
+    """``--setting``, checked against the results files it must agree with (CONTRACT §9)."""
+    paths = [path for path in records if path is not None]
+    if opts.get("resume") and resumed is not None:
+        paths.append(opts.get("results") or resumed)
+    return choose_setting(opts.get("setting"), paths)
+
+
 def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig:
     paths = operation.default_paths(input_csv)
     emulate = bool(opts.get("emulate"))
@@ -235,6 +261,7 @@ def _run_config(operation: Operation, input_csv: Path, **opts: Any) -> RunConfig
         shard=shard,
         retry_budget=_retry_budget(opts["retry_budget"]),
         allow_insecure_endpoint=allow_insecure,
+        setting=operation.setting.name,
     )
 
 
@@ -266,32 +293,44 @@ def _invocation() -> tuple[str, ...]:
 @main.command()
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
 @_writing_options
-@click.option("--snapshot", is_flag=True, help="Record each connector's previous proxy (for rollback).")
+@_setting_option
+@click.option("--snapshot", is_flag=True, help="Record each connector's previous setting (for rollback).")
 @click.option("--skip-unchanged", is_flag=True, help="Read first; do not put rows that already match.")
 @_exits
 def run(input_csv: Path, **opts: Any) -> int:
     """Apply every row of INPUT.csv; write a results file and a failure report."""
-    operation = PutProxy(snapshot=opts["snapshot"], skip_unchanged=opts["skip_unchanged"])
+    setting = _setting(opts, resumed=PutSetting().default_paths(input_csv).results)
+    if setting.end_of_support is not None:
+        log.warning(
+            f"AWS ended support for {setting.name} sessions on {setting.end_of_support}; "
+            f"`batchproxy delete` removes {setting.name} configurations in bulk"
+        )
+    operation = PutSetting(setting=setting, snapshot=opts["snapshot"], skip_unchanged=opts["skip_unchanged"])
     return _run(operation, input_csv, **opts)
 
 
 @main.command()
 @click.argument("input_csv", metavar="INPUT.csv", type=click.Path(path_type=Path))
 @_writing_options
-@click.option("--snapshot", is_flag=True, help="Record each connector's previous proxy first.")
+@_setting_option
+@click.option("--snapshot", is_flag=True, help="Record each connector's previous setting first.")
 @_exits
 def delete(input_csv: Path, **opts: Any) -> int:
-    """Delete the proxy configuration of every connector in INPUT.csv."""
-    return _run(DeleteProxy(snapshot=opts["snapshot"]), input_csv, **opts)
+    """Delete the setting (default: the proxy configuration) of every connector in INPUT.csv."""
+    setting = _setting(opts, resumed=DeleteSetting().default_paths(input_csv).results)
+    refuse_undeletable(setting)
+    return _run(DeleteSetting(setting=setting, snapshot=opts["snapshot"]), input_csv, **opts)
 
 
 @main.command()
 @click.argument("results_csv", metavar="RESULTS.csv", type=click.Path(path_type=Path))
 @_writing_options
+@_setting_option
 @_exits
 def rollback(results_csv: Path, **opts: Any) -> int:
     """Restore what `run --snapshot` recorded in RESULTS.csv, for its rows that are ok."""
-    return _run(RestoreProxy(), results_csv, **opts)
+    setting = _setting(opts, results_csv, resumed=RestoreSetting().default_paths(results_csv).results)
+    return _run(RestoreSetting(setting=setting), results_csv, **opts)
 
 
 @main.command()
@@ -299,11 +338,12 @@ def rollback(results_csv: Path, **opts: Any) -> int:
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), help="Plan file path.")
 @click.option("--force", is_flag=True, help="Overwrite an existing plan file.")
 @_target_options
+@_setting_option
 @_exits
 def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
-    """Show what `run` would change, reading each connector's current proxy. Sends no writes."""
+    """Show what `run` would change, reading each connector's current setting. Sends no writes."""
 
-    return _run(PlanProxy(), input_csv, results=plan_path, **opts)
+    return _run(PlanSetting(setting=_setting(opts)), input_csv, results=plan_path, **opts)
 
 
 @main.command()
@@ -311,9 +351,13 @@ def plan(input_csv: Path, plan_path: Path | None, **opts: Any) -> int:
 @click.option("--region", help="Region for rows with no Region column value.")
 @click.option("--role-name", help="Role to assume in the account of each row's AccountId.")
 @click.option("--log-format", type=click.Choice(["console", "json"]))
+@_setting_option
 @_exits
-def validate(input_csv: Path, region: str | None, role_name: str | None, log_format: str | None) -> int:
+def validate(
+    input_csv: Path, region: str | None, role_name: str | None, log_format: str | None, setting: str | None
+) -> int:
     """Check INPUT.csv as `run` would, sending nothing. Exit 0 when valid, 2 when not."""
 
+    chosen = choose_setting(setting, ())
     region = region or os.environ.get("AWS_REGION") or None
-    return validate_input(input_csv, region=region, role_name=role_name)
+    return validate_input(input_csv, region=region, role_name=role_name, setting=chosen)

@@ -86,3 +86,5 @@ class RunConfig:
     retry_budget: float = DEFAULTS.retry_budget
     # Send to a non-loopback plain-http --endpoint-url (signed requests and phone numbers in clear).
     allow_insecure_endpoint: bool = False
+    # Which voice-connector setting the command is about (CONTRACT §9); recorded beside the results.
+    setting: str = "proxy"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import anyio
 
-from batchproxy import columns, input_streams
+from batchproxy import columns, input_streams, settings
 from batchproxy import input as input_file
 from batchproxy.assume import check_role_options
 from batchproxy.config import RunConfig
@@ -150,10 +150,16 @@ def _run(
     return finished.exit_code
 
 
-def validate(path: Path, *, region: str | None, role_name: str | None = None) -> ExitCode:
+def validate(
+    path: Path,
+    *,
+    region: str | None,
+    role_name: str | None = None,
+    setting: settings.Setting | None = None,
+) -> ExitCode:
     """``validate``: the scan a run would do, and nothing else."""
     regions = row_regions(region=region, env_region=None, profile=None, emulate=False)
-    scan = _scan(path, regions=regions, needs_settings=True, role_name=role_name)
+    scan = _scan(path, regions=regions, needs_settings=True, role_name=role_name, setting=setting)
     if not scan.ok:
         return _report_invalid(scan).exit_code
     print(f"{path}: {scan.row_count} rows, all valid")
@@ -190,6 +196,7 @@ def prepare(
             needs_settings=operation.needs_settings,
             observe=gathered,
             role_name=config.role_name,
+            setting=operation.setting,
         )
         if reserved is not None and scan.header != reserved.header:
             raise UsageError(f"{scan.path} changed while it was read; run the command again")
@@ -244,6 +251,7 @@ def _scan(
     needs_settings: bool,
     observe: input_file.Observer | None = None,
     role_name: str | None = None,
+    setting: settings.Setting | None = None,
 ) -> input_file.Scan:
     scan = input_file.scan(
         path,
@@ -252,6 +260,7 @@ def _scan(
         observe=observe,
         profiles=regions.profiles,
         role_name=role_name,
+        setting=setting,
     )
     _warn_unknown(scan)
     return scan
@@ -296,7 +305,9 @@ def reserve_for_resume(
     """On --resume, lock and read the journal before the input is validated: the pass that validates
     the input also decides, row by row, what to send again. Nothing is written to the file yet."""
     where = config.input_path if source is None else source
-    header = input_file.read_input_header(where, needs_settings=operation.needs_settings)
+    header = input_file.read_input_header(
+        where, needs_settings=operation.needs_settings, setting=operation.setting
+    )
     return Reserved(header, Journal.reserve(config.results_path, header.names, OpenMode.RESUME))
 
 

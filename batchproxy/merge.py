@@ -30,8 +30,10 @@ from batchproxy.journal.compact import write_failure_report
 from batchproxy.journal.files import atomic_replace
 from batchproxy.journal.layout import Layout
 from batchproxy.journal.lock import ResultsLock
+from batchproxy.journal.meta import RunMeta, save_meta
 from batchproxy.journal.reader import JournalReader
 from batchproxy.rows import Status
+from batchproxy.setting_choice import DEFAULT_SETTING, common_setting
 from batchproxy.shard import split_shard_name
 from batchproxy.shard_record import ShardRecord, load_shard_record
 
@@ -96,6 +98,7 @@ def merge(
     A refusal raises ``UsageError`` and writes nothing.
     """
     shards = _checked(shard_files)  # first: what is wrong with the shards matters more than names
+    setting = common_setting(shard_files)
     if results is None or failures is None:
         default_results, default_failures = default_outputs(shard_files)
         results, failures = results or default_results, failures or default_failures
@@ -110,6 +113,8 @@ def merge(
         try:
             counts = _merge_lines(shards, layout, results)
             written = write_failure_report(results, failures, layout)
+            if setting != DEFAULT_SETTING:  # no record means the proxy: its merge writes no sidecar
+                save_meta(results, RunMeta(setting=setting))  # so rollback of the merged file knows it
         except OSError as exc:  # a full disk, a vanished directory: a message, not a traceback
             raise UsageError(
                 f"merge failed writing {exc.filename or results}: {exc.strerror or exc}"

@@ -7,37 +7,93 @@
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from batchproxy.principal import Domain, Role
+from batchproxy.settings import Setting, members_code, setting
 
-__all__ = ["FailureKind", "Outcome", "ProxySettings", "Row", "Status", "Target"]
+__all__ = ["FailureKind", "Outcome", "Row", "SettingValues", "Status", "Target", "proxy_settings"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProxySettings:
-    """The body of a PutVoiceConnectorProxy request, typed."""
+@dataclass(frozen=True, slots=True)
+class SettingValues:
+    """A row's checked members of one setting (``settings.SettingRules`` made them): what its put sends.
 
-    default_session_expiry_minutes: int
-    phone_number_pool_countries: tuple[str, ...]
-    fall_back_phone_number: str | None = None
-    disabled: bool | None = None
+    ``members`` are API-named, lists as tuples, and may be shared by rows with equal cells, so they are
+    never mutated (``settings.put_request`` copies them). ``code`` is their canonical text
+    (``settings.members_code``, the setting's name included): equality and the fingerprint use it.
+    The proxy's code is the one its fingerprints were made of before other settings existed, so a
+    results file written then still resumes: with another code every done row would look edited and
+    be sent again, and a ``--snapshot`` would record the state it had itself just put.
+    """
 
-    def as_request(self) -> dict[str, Any]:
-        """The request members, API-named; optional members left out when not given."""
-        body: dict[str, Any] = {
-            "DefaultSessionExpiryMinutes": self.default_session_expiry_minutes,
-            "PhoneNumberPoolCountries": list(self.phone_number_pool_countries),
-        }
-        if self.fall_back_phone_number is not None:
-            body["FallBackPhoneNumber"] = self.fall_back_phone_number
-        if self.disabled is not None:
-            body["Disabled"] = self.disabled
-        return body
+    setting: Setting = field(compare=False)
+    members: Mapping[str, Any] = field(compare=False)
+    code: str
+
+    @classmethod
+    def of(cls, setting: Setting, members: Mapping[str, Any]) -> SettingValues:
+        code = _proxy_code(members) if setting.name == "proxy" else members_code(setting, members)
+        return cls(setting, members, code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by the setting's name: the engine's queue spills rows to disk, and a ``Setting``
+        (one instance per setting, holding read-only mappings) is found again by name, not copied."""
+        return (_unpickled, (self.setting.name, dict(self.members), self.code))
+
+
+def _unpickled(name: str, members: dict[str, Any], code: str) -> SettingValues:
+    return SettingValues(setting(name), members, code)
+
+
+def _proxy_code(members: Mapping[str, Any]) -> str:
+    """The proxy's members as fingerprints encoded them before settings existed (``#`` after ``S``
+    cannot begin another setting's code, which starts with its name)."""
+    fields = (
+        members["DefaultSessionExpiryMinutes"],
+        tuple(members["PhoneNumberPoolCountries"]),
+        members.get("FallBackPhoneNumber") or None,
+        members.get("Disabled"),
+    )
+    return "".join(map(_encoded, fields))
+
+
+def _encoded(value: object) -> str:
+    """One field, self-delimiting: its first character says its kind, strings carry their length."""
+    if value is None:
+        return "~"
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, int):
+        return f"#{value};"
+    if isinstance(value, str):
+        return f"{len(value)}:{value}"
+    if isinstance(value, tuple):
+        return f"[{len(value)}" + "".join(map(_encoded, value))
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def proxy_settings(
+    *,
+    default_session_expiry_minutes: int,
+    phone_number_pool_countries: tuple[str, ...],
+    fall_back_phone_number: str | None = None,
+    disabled: bool | None = None,
+) -> SettingValues:
+    """A proxy row's values, by field: what a valid proxy CSV row makes (for tests and benchmarks)."""
+    members: dict[str, Any] = {
+        "DefaultSessionExpiryMinutes": default_session_expiry_minutes,
+        "PhoneNumberPoolCountries": tuple(phone_number_pool_countries),
+    }
+    if fall_back_phone_number is not None:
+        members["FallBackPhoneNumber"] = fall_back_phone_number
+    if disabled is not None:
+        members["Disabled"] = disabled
+    return SettingValues.of(setting("proxy"), members)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,13 +116,14 @@ class Row:
     """One valid data row of the input.
 
     ``values`` are the row's cells exactly as read, aligned with the input header, so the results file
-    can repeat them byte-for-byte. ``settings`` is None for operations that need none (delete).
+    can repeat them byte-for-byte. ``settings`` is None for operations that need none (delete), and
+    for a rollback row whose connector had no such setting before.
     """
 
     number: int
     values: tuple[str, ...]
     target: Target
-    settings: ProxySettings | None
+    settings: SettingValues | None
 
     def fingerprint(self) -> str:
         """A short stable digest of what this row asks for; an edited row gets a new one.
@@ -76,47 +133,14 @@ class Row:
         """
         target = self.target
         profile, region, connector = target.profile, target.region, target.voice_connector_id
-        # What _encoded makes of these three, written out: this runs for every row a resume checks.
+        # Self-delimiting (strings carry their length), so no two rows encode alike; the settings' code
+        # is canonical JSON and comes last. This runs for every row a resume checks.
         text = "~" if profile is None else f"{len(profile)}:{profile}"
         text += f"{len(region)}:{region}{len(connector)}:{connector}"
-        text += "~" if self.settings is None else _settings_code(self.settings)
+        text += "~" if self.settings is None else "S" + self.settings.code
         if target.role is not None:  # only then, so that rows without one keep their fingerprint
             text += f"R{len(target.role.arn)}:{target.role.arn}"
         return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-
-
-@functools.lru_cache(maxsize=4096)
-def _settings_code(settings: ProxySettings) -> str:
-    """Most rows share a few settings, so their part of the encoding is remembered."""
-    return "S" + "".join(
-        map(
-            _encoded,
-            (
-                settings.default_session_expiry_minutes,
-                settings.phone_number_pool_countries,
-                settings.fall_back_phone_number,
-                settings.disabled,
-            ),
-        )
-    )
-
-
-def _encoded(value: object) -> str:
-    """One field, self-delimiting: its first character says its kind, strings carry their length.
-
-    So no two different rows encode alike, whatever characters their cells hold.
-    """
-    if value is None:
-        return "~"
-    if isinstance(value, bool):
-        return "T" if value else "F"
-    if isinstance(value, int):
-        return f"#{value};"
-    if isinstance(value, str):
-        return f"{len(value)}:{value}"
-    if isinstance(value, tuple):
-        return f"[{len(value)}" + "".join(map(_encoded, value))
-    raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
 class Status(enum.StrEnum):

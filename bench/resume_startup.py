@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from batchproxy.journal import Journal, OpenMode, RowNumbers, check_input, load, plan_resume
-from batchproxy.rows import FailureKind, Outcome, ProxySettings, Row, Status, Target
+from batchproxy.rows import FailureKind, Outcome, Row, Status, Target, proxy_settings
 
 HEADER = ("VoiceConnectorId", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries", "Region")
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1")
@@ -49,7 +49,7 @@ def as_row(number: int, values: tuple[str, ...]) -> Row:
         number=number,
         values=values,
         target=Target(voice_connector_id=values[0], region=values[3]),
-        settings=ProxySettings(
+        settings=proxy_settings(
             default_session_expiry_minutes=int(values[1]),
             phone_number_pool_countries=tuple(values[2].split(";")),
         ),

@@ -13,7 +13,7 @@ import pytest
 
 from batchproxy.clients import ClientPool
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
-from batchproxy.rows import ProxySettings, Row, Target
+from batchproxy.rows import Row, Target, proxy_settings
 
 REGION = "us-east-1"
 # The emulator refuses this access key with 403: what a key without the IAM permission gets.
@@ -54,7 +54,7 @@ def make_row(number: int, region: str = REGION, profile: str | None = None) -> R
         number=number,
         values=(connector, region, "60", "US"),
         target=Target(voice_connector_id=connector, region=region, profile=profile),
-        settings=ProxySettings(default_session_expiry_minutes=60, phone_number_pool_countries=("US",)),
+        settings=proxy_settings(default_session_expiry_minutes=60, phone_number_pool_countries=("US",)),
     )
 
 

@@ -26,7 +26,7 @@ from batchproxy.input import (
     scan,
 )
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, RowMap
-from batchproxy.rows import ProxySettings, Row, Target
+from batchproxy.rows import Row, Target, proxy_settings
 
 HEADER = ",".join(
     [
@@ -91,7 +91,7 @@ def test_valid_row_becomes_typed_target_and_settings(tmp_path: Path) -> None:
     [row] = _valid_rows(result)
     assert row.number == 1
     assert row.target == Target(voice_connector_id="abcdef1ghij2klmno3pqr4", region="us-east-1", profile=None)
-    assert row.settings == ProxySettings(
+    assert row.settings == proxy_settings(
         default_session_expiry_minutes=60,
         phone_number_pool_countries=("US", "CA"),
         fall_back_phone_number="+14155550100",
@@ -137,7 +137,7 @@ def test_fall_back_phone_number_snake_case_spelling(tmp_path: Path) -> None:
     header = HEADER.replace("FallBackPhoneNumber", "fall_back_phone_number")
     result = _scan(tmp_path, _lines(GOOD, header=header))
     assert result.ok
-    assert _valid_rows(result)[0].settings == ProxySettings(
+    assert _valid_rows(result)[0].settings == proxy_settings(
         default_session_expiry_minutes=60,
         phone_number_pool_countries=("US", "CA"),
         fall_back_phone_number="+14155550100",
@@ -308,7 +308,7 @@ def test_short_row_is_padded_with_empty_cells(tmp_path: Path) -> None:
     assert row.values == ("abc", "60", "US", "", "", "")
     assert row.target.region == "ap-southeast-2"
     assert row.settings is not None
-    assert row.settings.fall_back_phone_number is None
+    assert row.settings.members.get("FallBackPhoneNumber") is None
 
 
 def test_values_round_trip_exactly(tmp_path: Path) -> None:
@@ -373,7 +373,7 @@ def test_minutes_must_be_plain_digits(tmp_path: Path, cell: str) -> None:
     """Signs, spaces, fractions, exponents and non-ASCII digits are all refused (CONTRACT §7)."""
     problem = _only_problem(tmp_path, f"abc,{cell},US,,,")
     assert problem.column == "DefaultSessionExpiryMinutes"
-    assert problem.problem == "must be a whole number of minutes, written with the digits 0-9 only"
+    assert problem.problem == "must be a whole number written with the digits 0-9 only"
     assert problem.value == cell
 
 
@@ -396,7 +396,9 @@ def test_minutes_range(tmp_path: Path, cell: str, message: str) -> None:
 def test_minutes_with_leading_zeros_are_plain_digits(tmp_path: Path) -> None:
     """``060`` is digits only, so it is 60; ``2147483647`` is the largest accepted."""
     result = _scan(tmp_path, _lines("a,060,US,,,", "b,2147483647,US,,,"))
-    minutes = [row.settings.default_session_expiry_minutes for row in _valid_rows(result) if row.settings]
+    minutes = [
+        row.settings.members["DefaultSessionExpiryMinutes"] for row in _valid_rows(result) if row.settings
+    ]
     assert minutes == [60, 2147483647]
 
 
@@ -404,14 +406,14 @@ def test_minutes_with_leading_zeros_are_plain_digits(tmp_path: Path) -> None:
     ("cell", "detail"),
     [
         ("", "is required"),
-        ("US;;CA", "code 2 is empty"),
-        ("US;", "code 2 is empty"),
-        (";US", "code 1 is empty"),
-        ("us", "code 1 ('us') is not two letters A-Z"),
-        ("USA", "code 1 ('USA') is not two letters A-Z"),
-        ("US; CA", "code 2 (' CA') is not two letters A-Z"),
-        ("US,CA", "code 1 ('US,CA') is not two letters A-Z"),
-        ("US\n", "code 1 ('US\\n') is not two letters A-Z"),
+        ("US;;CA", "item 2 is empty"),
+        ("US;", "item 2 is empty"),
+        (";US", "item 1 is empty"),
+        ("us", "item 1 ('us') must be a two-letter country code such as US"),
+        ("USA", "item 1 ('USA') must be a two-letter country code such as US"),
+        ("US; CA", "item 2 (' CA') must be a two-letter country code such as US"),
+        ("US,CA", "item 1 ('US,CA') must be a two-letter country code such as US"),
+        ("US\n", "item 1 ('US\\n') must be a two-letter country code such as US"),
     ],
 )
 def test_country_codes(tmp_path: Path, cell: str, detail: str) -> None:
@@ -424,7 +426,7 @@ def test_country_codes(tmp_path: Path, cell: str, detail: str) -> None:
 def test_many_bad_country_codes_are_summarised(tmp_path: Path) -> None:
     """A long list of bad codes names the first three and counts the rest, in one problem."""
     problem = _only_problem(tmp_path, "abc,60,a;b;c;d;e,,,")
-    assert problem.problem.endswith("code 3 ('c') is not two letters A-Z; and 2 more")
+    assert problem.problem.endswith("item 3 ('c') must be a two-letter country code such as US; and 2 more")
 
 
 def test_country_count_comes_from_the_model(tmp_path: Path) -> None:
@@ -439,7 +441,7 @@ def test_country_codes_are_kept_in_order(tmp_path: Path) -> None:
     """Whether AWS supports a country is AWS's answer: any two capitals pass, in file order."""
     [row] = _valid_rows(_scan(tmp_path, _lines("abc,60,ZZ;US;GB,,,")))
     assert row.settings is not None
-    assert row.settings.phone_number_pool_countries == ("ZZ", "US", "GB")
+    assert row.settings.members["PhoneNumberPoolCountries"] == ("ZZ", "US", "GB")
 
 
 @pytest.mark.parametrize("cell", ["+14155550100", "14155550100", "+44", "+123456789012345"])
@@ -447,14 +449,14 @@ def test_fall_back_number_valid(tmp_path: Path, cell: str) -> None:
     """E.164 with or without ``+``: 2 to 15 digits, not starting with 0."""
     [row] = _valid_rows(_scan(tmp_path, _lines(f"abc,60,US,{cell},,")))
     assert row.settings is not None
-    assert row.settings.fall_back_phone_number == cell
+    assert row.settings.members.get("FallBackPhoneNumber") == cell
 
 
 def test_fall_back_number_empty_is_not_sent(tmp_path: Path) -> None:
     """An empty FallBackPhoneNumber is left out of the request."""
     [row] = _valid_rows(_scan(tmp_path, _lines("abc,60,US,,,")))
     assert row.settings is not None
-    assert "FallBackPhoneNumber" not in row.settings.as_request()
+    assert "FallBackPhoneNumber" not in row.settings.members
 
 
 @pytest.mark.parametrize("cell", ["04155550100", "+1 415 555 0100", "+1234567890123456", "+4", "+1٤١٥٥٥٥"])
@@ -495,14 +497,14 @@ def test_disabled_values(tmp_path: Path, cell: str, expected: bool) -> None:
     """true/false, 1/0 and yes/no in any case."""
     [row] = _valid_rows(_scan(tmp_path, _lines(f"abc,60,US,,{cell},")))
     assert row.settings is not None
-    assert row.settings.disabled is expected
+    assert row.settings.members.get("Disabled") is expected
 
 
 def test_disabled_empty_is_not_sent_and_nonsense_is_invalid(tmp_path: Path) -> None:
     """Empty Disabled is not sent; anything else outside the accepted words is one problem."""
     [row] = _valid_rows(_scan(tmp_path, _lines("abc,60,US,,,")))
     assert row.settings is not None
-    assert row.settings.disabled is None
+    assert row.settings.members.get("Disabled") is None
     for cell in ("maybe", " true", "t"):
         problem = _only_problem(tmp_path, f'abc,60,US,,"{cell}",')
         assert (problem.column, problem.problem) == (

@@ -150,6 +150,6 @@ def test_valid_rows_read_back_as_written(
             assert row.settings is not None
             assert row.target.voice_connector_id == cells[0]
             assert row.target.region == (cells[5] or "us-east-1")
-            assert row.settings.default_session_expiry_minutes == int(cells[1])
-            assert row.settings.phone_number_pool_countries == tuple(cells[2].split(";"))
-            assert row.settings.fall_back_phone_number == (cells[3] or None)
+            assert row.settings.members["DefaultSessionExpiryMinutes"] == int(cells[1])
+            assert row.settings.members["PhoneNumberPoolCountries"] == tuple(cells[2].split(";"))
+            assert row.settings.members.get("FallBackPhoneNumber") == (cells[3] or None)

@@ -14,7 +14,7 @@ from batchproxy import input as input_file
 from batchproxy.config import RunConfig
 from batchproxy.errors import UsageError
 from batchproxy.input_streams import config_for, invalid_report_path, named_after
-from batchproxy.operations import PutProxy
+from batchproxy.operations import PutSetting
 from tests.e2e.harness import aws_env
 
 HEADER = "VoiceConnectorId,DefaultSessionExpiryMinutes,PhoneNumberPoolCountries,Region"
@@ -33,7 +33,7 @@ def test_reports_are_named_after_the_results_path(results: str, kind: str, expec
 
 
 def _config(input_path: Path, results: Path | None = None) -> RunConfig:
-    paths = PutProxy().default_paths(input_path)
+    paths = PutSetting().default_paths(input_path)
     return RunConfig(
         input_path=input_path,
         results_path=results or paths.results,
@@ -54,8 +54,8 @@ def test_a_stream_needs_results_and_then_its_reports_follow_them(tmp_path: Path)
         with input_file.open_input(pipe) as source:
             assert not source.regular
             with pytest.raises(UsageError, match="pass --results PATH"):
-                config_for(_config(pipe), PutProxy(), source)
-            config = config_for(_config(pipe, tmp_path / "a.results.csv"), PutProxy(), source)
+                config_for(_config(pipe), PutSetting(), source)
+            config = config_for(_config(pipe, tmp_path / "a.results.csv"), PutSetting(), source)
             assert config.failures_path == tmp_path / "a.failed.csv"
             assert invalid_report_path(config, source) == tmp_path / "a.invalid.csv"
     finally:
@@ -67,7 +67,7 @@ def test_a_regular_file_keeps_its_paths(tmp_path: Path) -> None:
     path.write_text(f"{HEADER}\n")
     config = _config(path)
     with input_file.open_input(path) as source:
-        assert config_for(config, PutProxy(), source) is config
+        assert config_for(config, PutSetting(), source) is config
         assert invalid_report_path(config, source) == tmp_path / "in.invalid.csv"
 
 

@@ -32,6 +32,7 @@ from batchproxy.operations import (
     SinkResult,
 )
 from batchproxy.rows import Outcome, Row, Status
+from batchproxy.settings import SETTINGS
 
 
 class NameSheet:
@@ -71,6 +72,7 @@ class ConnectorNames:
 
     name = "GetVoiceConnector"
     command = "names"
+    setting = SETTINGS["proxy"]  # any: its rows need no setting's values
     needs_settings = False
     writes = False
     extra_columns = ("name",)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -35,7 +36,8 @@ from batchproxy.journal import (
     plan_resume,
     save_meta,
 )
-from batchproxy.rows import FailureKind, Outcome, ProxySettings, Row, Status, Target
+from batchproxy.rows import FailureKind, Outcome, Row, SettingValues, Status, Target, proxy_settings
+from batchproxy.settings import SETTINGS
 
 HEADER = ("VoiceConnectorId", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries", "Region")
 FINISHED = datetime(2026, 11, 26, 17, 30, 0, 123456, tzinfo=UTC)
@@ -62,7 +64,7 @@ def make_row(number: int, connector: str | None = None, minutes: int = 60, regio
         number=number,
         values=(connector, str(minutes), "US;CA", region),
         target=Target(voice_connector_id=connector, region=region),
-        settings=ProxySettings(
+        settings=proxy_settings(
             default_session_expiry_minutes=minutes, phone_number_pool_countries=("US", "CA")
         ),
     )
@@ -414,6 +416,10 @@ def test_a_row_edited_since_it_was_applied_is_sent_again(results: Path) -> None:
     assert ResumeReason.CHANGED.value == "settings changed since it was applied: re-sending"
 
 
+def _changed(values: SettingValues, **members: Any) -> SettingValues:
+    return SettingValues.of(values.setting, {**values.members, **members})
+
+
 def test_fingerprints_tell_every_field_apart() -> None:
     """Each field of what a row asks for changes the fingerprint, however the cells' text could align."""
     base = make_row(1, connector="ab")
@@ -424,11 +430,12 @@ def test_fingerprints_tell_every_field_apart() -> None:
         replace(base, target=Target(voice_connector_id="ab", region="us-east-2")),
         replace(base, target=Target(voice_connector_id="a", region="bus-east-1")),
         replace(base, settings=None),
-        replace(base, settings=replace(settings, phone_number_pool_countries=("USCA",))),
-        replace(base, settings=replace(settings, phone_number_pool_countries=("CA", "US"))),
-        replace(base, settings=replace(settings, fall_back_phone_number="+14155550100")),
-        replace(base, settings=replace(settings, disabled=False)),
-        replace(base, settings=replace(settings, disabled=True)),
+        replace(base, settings=_changed(settings, PhoneNumberPoolCountries=("USCA",))),
+        replace(base, settings=_changed(settings, PhoneNumberPoolCountries=("CA", "US"))),
+        replace(base, settings=_changed(settings, FallBackPhoneNumber="+14155550100")),
+        replace(base, settings=_changed(settings, Disabled=False)),
+        replace(base, settings=_changed(settings, Disabled=True)),
+        replace(base, settings=SettingValues.of(SETTINGS["logging"], {"EnableSIPLogs": True})),
     ]
     prints = [row.fingerprint() for row in (base, *variants)]
     assert len(set(prints)) == len(prints)
@@ -674,3 +681,18 @@ def test_a_new_run_forgets_what_an_earlier_run_learned(results: Path) -> None:
     assert meta_path(results).exists()
     write_journal(results, [], OpenMode.FORCE)
     assert not meta_path(results).exists()
+
+
+def test_proxy_fingerprints_are_those_of_results_files_written_before_settings() -> None:
+    """Pinned from the code before every setting went through the engine: such a results file still
+    resumes without sending its done rows again (which would also overwrite their previous_state)."""
+    target = Target(voice_connector_id="vc-1", region="us-east-1", profile="ops")
+    plain = proxy_settings(default_session_expiry_minutes=60, phone_number_pool_countries=("US", "CA"))
+    full = proxy_settings(
+        default_session_expiry_minutes=5,
+        phone_number_pool_countries=("GB",),
+        fall_back_phone_number="+14155550100",
+        disabled=True,
+    )
+    prints = [Row(number=1, values=(), target=target, settings=s).fingerprint() for s in (plain, full, None)]
+    assert prints == ["d1f64ee337bd8b17", "582fee0ad9dd46e4", "7f61fa807bd48af3"]

@@ -8,7 +8,7 @@ from batchproxy.engine.domains import Domains
 from batchproxy.engine.queue import RowQueue
 from batchproxy.engine.stats import Domain, RunStats
 from batchproxy.engine.transport import Send
-from batchproxy.rows import ProxySettings, Row, Target
+from batchproxy.rows import Row, Target, proxy_settings
 
 
 def _row(number: int, region: str = "us-east-1") -> Row:
@@ -16,7 +16,7 @@ def _row(number: int, region: str = "us-east-1") -> Row:
         number=number,
         values=(f"vc{number}", region, "60", "US;CA", "+12065550100", "true"),
         target=Target(voice_connector_id=f"vc{number}", region=region, profile="p"),
-        settings=ProxySettings(
+        settings=proxy_settings(
             default_session_expiry_minutes=60,
             phone_number_pool_countries=("US", "CA"),
             fall_back_phone_number="+12065550100",

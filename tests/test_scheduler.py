@@ -14,8 +14,8 @@ from batchproxy.engine.domains import Domains
 from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.scheduler import Scheduler
 from batchproxy.engine.stats import RunStats
-from batchproxy.operations import PutProxy
-from batchproxy.rows import Outcome, ProxySettings, Row, Status, Target
+from batchproxy.operations import PutSetting
+from batchproxy.rows import Outcome, Row, Status, Target, proxy_settings
 
 CREDENTIALS = ("AKIDSCHEDULERTEST01", "scheduler-test-secret")
 FAST, SLOW = "us-east-1", "eu-west-1"
@@ -27,7 +27,7 @@ def make_row(number: int, region: str = FAST) -> Row:
         number=number,
         values=(connector, region, "60", "US"),
         target=Target(voice_connector_id=connector, region=region),
-        settings=ProxySettings(default_session_expiry_minutes=60, phone_number_pool_countries=("US",)),
+        settings=proxy_settings(default_session_expiry_minutes=60, phone_number_pool_countries=("US",)),
     )
 
 
@@ -80,7 +80,7 @@ def scheduler(
     stats = RunStats()
     domains = Domains.over_pool(clients, rate=0, burst=1, stats=stats, memory_rows=concurrency * 2)
     return Scheduler(
-        operation=PutProxy(),
+        operation=PutSetting(),
         domains=domains,
         policy=RetryPolicy(max_attempts, base=0.05, cap=0.5),
         recorder=recorder,

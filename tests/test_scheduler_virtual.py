@@ -24,7 +24,7 @@ from batchproxy.engine.retry import RetryPolicy
 from batchproxy.engine.scheduler import Scheduler, StopControl
 from batchproxy.engine.stats import Domain, RunStats
 from batchproxy.engine.transport import Send
-from batchproxy.operations import PutProxy
+from batchproxy.operations import PutSetting
 from batchproxy.rows import FailureKind, Outcome, Row, Status
 from tests.conftest import make_row
 
@@ -129,7 +129,7 @@ def schedule(
             breaker_threshold=breaker_threshold,
         )
         scheduler = Scheduler(
-            operation=PutProxy(),
+            operation=PutSetting(),
             domains=domains,
             policy=RetryPolicy(max_attempts, base=0.2, cap=2.0),
             recorder=lines,
@@ -265,7 +265,7 @@ def test_waves_finish_before_the_gate_pauses_hold_the_next_and_a_stop_skips_the_
         stats = RunStats()
         domains = Domains(service.connect, rate=0, burst=1, stats=stats, memory_rows=8)
         return await Scheduler(
-            operation=PutProxy(),
+            operation=PutSetting(),
             domains=domains,
             policy=RetryPolicy(3),
             recorder=lines,

@@ -128,6 +128,7 @@ def test_the_public_api_is_what_the_lead_wires_in() -> None:
             "connector_request",
             "differences",
             "members_code",
+            "previous_members",
             "put_request",
             "required_columns",
             "restore",

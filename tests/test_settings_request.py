@@ -79,5 +79,5 @@ def test_proxy_rules_agree_with_todays_input_rules(cells: tuple[str, str, str, s
         assert today.row.settings is not None
         assert put_request(setting("proxy"), "vc-1", now.members) == {
             "VoiceConnectorId": "vc-1",
-            **today.row.settings.as_request(),
+            **put_request(setting("proxy"), "vc-1", today.row.settings.members),
         }

@@ -1,9 +1,11 @@
-"""Reading and validating the input CSV (CONTRACT §1, §7, §8), streaming, in bounded memory.
+"""Reading and validating the input CSV (CONTRACT §1, §7, §8, §9), streaming, in bounded memory.
 
     open_input(path) -> ContextManager[InputSource]                any readable input; a pipe or FIFO is
                                                                    copied to a private unlinked temp file
-    read_input_header(path, needs_settings=...) -> Header          the header alone, checked
-    scan(path, default_region=..., needs_settings=..., observe=..., profiles=..., role_name=...) -> Scan
+    read_input_header(path, needs_settings=..., setting=...) -> Header
+                                                                   the header alone, checked
+    scan(path, default_region=..., needs_settings=..., observe=..., profiles=..., role_name=...,
+         setting=...) -> Scan
                                                                    one pass: header, counts, problems;
                                                                    observe(row) sees every row checked
     Scan.rows(select=...) -> Iterator[Row | InvalidRow]            a second pass, for the engine; rows
@@ -16,8 +18,9 @@ the file (and the row and column where there is one) and saying what to do.
 
 Modules, in the order a file goes through them: ``_source`` (a file or a spooled stream),
 ``_reader`` (bytes -> CSV records and the header; ``_diagnose`` says where, when reading fails),
-``_rules`` (one row's cells -> ``rows.Row`` or problems, with the botocore model's rules; ``_roles``
-for the AccountId/RoleArn columns),
+``_rules`` (one row's cells -> ``rows.Row`` or problems: the connector's columns here, the chosen
+setting's through ``_setting_cells`` and ``batchproxy.settings``, default the proxy; ``_roles`` for the
+AccountId/RoleArn columns),
 ``_duplicates`` (the same connector twice, in 8 bytes per row), ``_scan`` (the passes), ``_problems``.
 """
 

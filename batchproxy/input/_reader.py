@@ -15,7 +15,7 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from batchproxy import columns
+from batchproxy import columns, settings
 from batchproxy.errors import UsageError
 from batchproxy.input._diagnose import csv_failure, encoding_failure
 from batchproxy.input._problems import label, printable_path
@@ -30,6 +30,8 @@ _NUL = "\0"
 # wrong guess would change what is sent, and CONTRACT §1 says comma-separated.
 _OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _NAMES_SHOWN = 8  # how many header names a message quotes before it only counts the rest
+# The columns every setting's file may have besides the setting's own (VoiceConnectorId is one of those).
+_TARGET_COLUMNS = (columns.REGION, columns.PROFILE)
 
 
 class NulFlag:
@@ -141,8 +143,19 @@ class Header:
         return self.columns.index(column) if column in self.columns else None
 
 
-def read_header(source: InputSource, records: Iterator[list[str]], *, required: Sequence[str]) -> Header:
-    """Take the header from ``records`` and check it names every ``required`` column exactly once."""
+def read_header(
+    source: InputSource,
+    records: Iterator[list[str]],
+    *,
+    required: Sequence[str],
+    setting: settings.Setting | None = None,
+) -> Header:
+    """Take the header from ``records`` and check it names every ``required`` column exactly once.
+
+    The columns it knows are the connector's (``VoiceConnectorId``, ``Region``, ``Profile``) and
+    ``setting``'s (default: the proxy's), spelled as CONTRACT §1 allows.
+    """
+    setting = setting or settings.setting("proxy")
     name = printable_path(source.path)
     names = next(records, None)
     if names is None:
@@ -153,20 +166,30 @@ def read_header(source: InputSource, records: Iterator[list[str]], *, required: 
         raise UsageError(f"{name}: the first line is blank; it must be the header row naming the columns")
     if any(_NUL in cell for cell in names):
         raise UsageError(_nul_header(name, names))
-    header = _parse_header(name, names)
+    header = _parse_header(name, names, setting)
     missing = [column for column in required if column not in header.columns]
     if missing:
-        raise UsageError(_missing_message(name, header, missing))
+        raise UsageError(_missing_message(name, header, missing, setting))
     return header
 
 
-def _parse_header(name: str, names: list[str]) -> Header:
+def input_column(setting: settings.Setting, header: str) -> str | None:
+    """The canonical column a header cell names for ``setting``: the setting's, or Region/Profile."""
+    found = settings.canonical_column(setting, header)
+    if found is None:
+        found = columns.canonical_input_column(header)
+        if found not in _TARGET_COLUMNS:
+            return None
+    return found
+
+
+def _parse_header(name: str, names: list[str], setting: settings.Setting) -> Header:
     """Linear in the number of columns: a header of 100,000 names is read in a blink."""
     canonical: list[str | None] = []
     first_at: dict[str, int] = {}
     unknown: dict[str, None] = {}  # ordered and de-duplicated
     for position, cell in enumerate(names):
-        column = columns.canonical_input_column(cell)
+        column = input_column(setting, cell)
         if column is not None:
             first = first_at.setdefault(column, position)
             if first != position:
@@ -186,10 +209,10 @@ def _quoted_names(names: Sequence[str]) -> str:
     return shown + (f" and {more:,} more" if more > 0 else "")
 
 
-def _missing_message(name: str, header: Header, missing: list[str]) -> str:
+def _missing_message(name: str, header: Header, missing: list[str], setting: settings.Setting) -> str:
     found = _quoted_names(header.names)
     if not any(header.columns) and not any(columns.is_result_column(n) for n in header.names):
-        separated = _other_separator(header.names)
+        separated = _other_separator(header.names, setting)
         if separated is not None:
             return (
                 f"{name} is separated by {separated}s, not commas (as Excel saves CSV in some "
@@ -204,11 +227,11 @@ def _missing_message(name: str, header: Header, missing: list[str]) -> str:
     return f"{name}: the header lacks required column(s) {', '.join(missing)} (found: {found}); add them"
 
 
-def _other_separator(names: Sequence[str]) -> str | None:
+def _other_separator(names: Sequence[str], setting: settings.Setting) -> str | None:
     """The name of the separator that splits the first line into column names, if not the comma."""
     line = ",".join(names)
     for separator, called in _OTHER_SEPARATORS.items():
-        if any(columns.canonical_input_column(cell) for cell in line.split(separator)):
+        if any(input_column(setting, cell) for cell in line.split(separator)):
             return called
     return None
 

@@ -1,9 +1,9 @@
-"""The field rules of CONTRACT §1 and §7, checked one row at a time.
+"""The field rules of CONTRACT §1, §7 and §9, checked one row at a time.
 
-Each cell is first parsed by our own rule: the syntax a CSV cell must have, plus what the contract adds
-on top of AWS (minutes ≥ 1, no empty country code, digits 0-9 only). What parses becomes request
-parameters, which the botocore model then checks (lengths, list bounds, patterns), so a rule AWS
-changes arrives with a botocore upgrade. A cell gets at most one problem: ours, or else the model's.
+The connector's own columns are checked here: ``VoiceConnectorId``, and the ``Region`` and ``Profile``
+that say where it is reached. The chosen setting's columns are checked by the settings package's rules,
+derived from the botocore model (``_setting_cells``), so a rule AWS changes arrives with a botocore
+upgrade. A cell gets at most one problem.
 """
 
 from __future__ import annotations
@@ -13,42 +13,21 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from botocore.model import StructureShape
-
-from batchproxy import model
-from batchproxy.columns import (
-    ACCOUNT_ID,
-    DEFAULT_SESSION_EXPIRY_MINUTES,
-    DISABLED,
-    FALL_BACK_PHONE_NUMBER,
-    INPUT_COLUMNS,
-    PHONE_NUMBER_POOL_COUNTRIES,
-    PROFILE,
-    REGION,
-    ROLE_ARN,
-    VOICE_CONNECTOR_ID,
-)
-from batchproxy.input._problems import Problem, mask
+from batchproxy import settings
+from batchproxy.columns import ACCOUNT_ID, PROFILE, REGION, ROLE_ARN, VOICE_CONNECTOR_ID
+from batchproxy.input._problems import Problem
 from batchproxy.input._reader import Header
 from batchproxy.input._roles import CellError, RoleColumns, account_cell, role_arn_cell
-from batchproxy.rows import ProxySettings, Row, Target
+from batchproxy.input._setting_cells import SettingCells
+from batchproxy.rows import Row, SettingValues, Target
+from batchproxy.settings.cells import CellRule
 
 __all__ = ["Checked", "Key", "Profiles", "RowChecker", "duplicate_problem", "looks_like_region"]
 
 Key = tuple[str, str]  # (region after the run's default, VoiceConnectorId): one connector
 
-# fullmatch everywhere: with search, ``$`` also matches before a final newline, which a quoted cell
-# can hold; and [0-9] rather than \d, which would accept any script's digits.
-_DIGITS = re.compile(r"[0-9]+")
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_E164 = re.compile(r"\+?[1-9][0-9]{1,14}")
+# fullmatch: with search, ``$`` also matches before a final newline, which a quoted cell can hold.
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
-# The model's integers are 32-bit (Smithy); a larger number could only ever be refused by AWS.
-_INT32_MAX = 2**31 - 1
-# How many bad country codes one message names before it just counts the rest.
-_LISTED = 3
 
 
 class _Invalid(Exception):
@@ -59,59 +38,12 @@ def looks_like_region(text: str) -> bool:
     return _REGION.fullmatch(text) is not None
 
 
-def _required(text: str) -> str:
-    if text == "":
-        raise _Invalid("is required")
+def _connector_id(rule: CellRule, text: str) -> str:
+    """The model's rules for the id (required, not only whitespace, its length); kept as given."""
+    _, problems = rule(text)
+    if problems:
+        raise _Invalid(problems[0].text)
     return text
-
-
-def _connector_id(text: str) -> str:
-    # The model says the same with the pattern .*\S.*; this says it in words.
-    if not _required(text).strip():
-        raise _Invalid("must contain a character other than whitespace")
-    return text  # as given: surrounding spaces are the user's to keep
-
-
-def _minutes(text: str) -> int:
-    if _DIGITS.fullmatch(_required(text)) is None:
-        raise _Invalid("must be a whole number of minutes, written with the digits 0-9 only")
-    # Compare lengths before int(): Python refuses to convert strings of more than 4300 digits.
-    if len(text.lstrip("0")) > len(str(_INT32_MAX)) or int(text) > _INT32_MAX:
-        raise _Invalid(f"must be at most {_INT32_MAX}")
-    if int(text) < 1:
-        raise _Invalid("must be at least 1")
-    return int(text)
-
-
-def _countries(text: str) -> tuple[str, ...]:
-    codes = _required(text).split(";")
-    bad = [
-        f"code {number} is empty" if code == "" else f"code {number} ({code!r}) is not two letters A-Z"
-        for number, code in enumerate(codes, start=1)
-        if _COUNTRY.fullmatch(code) is None
-    ]
-    if bad:
-        listed = "; ".join(bad[:_LISTED]) + (f"; and {len(bad) - _LISTED} more" if len(bad) > _LISTED else "")
-        raise _Invalid(f"must be country codes such as US;CA, separated by ';': {listed}")
-    return tuple(codes)
-
-
-def _fall_back(text: str) -> str | None:
-    if text == "":
-        return None  # not sent
-    if _E164.fullmatch(text) is None:
-        raise _Invalid("must be an E.164 phone number such as +14155550100")
-    return text
-
-
-def _disabled(text: str) -> bool | None:
-    if text == "":
-        return None  # not sent
-    if text.lower() in _TRUE:
-        return True
-    if text.lower() in _FALSE:
-        return False
-    raise _Invalid("must be true or false (1/0 and yes/no are accepted too)")
 
 
 def _region(text: str, default: str | None) -> str:
@@ -157,66 +89,25 @@ def _profile_region(profiles: Profiles, profile: str | None) -> str:
     return region
 
 
-@functools.cache
-def _put_shape() -> StructureShape:
-    shape = model.operation("PutVoiceConnectorProxy").input_shape
-    assert isinstance(shape, StructureShape)
-    return shape
-
-
-_MEMBER_PATH = re.compile(r"(\w+)(?:\[(\d+)\])?")
-
-
-def _member_path(path: str) -> tuple[str, int | None]:
-    """``PhoneNumberPoolCountries[3]`` -> (``PhoneNumberPoolCountries``, 3)."""
-    match = _MEMBER_PATH.match(path)
-    assert match is not None, path
-    return match[1], None if match[2] is None else int(match[2])
-
-
-def _as_param(value: Any) -> Any:
-    """A parsed value as the JSON protocol carries it: the model wants a list where we keep a tuple."""
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _model_message(member: str, value: Any) -> str:
-    """What the model says is wrong with one member's value: each broken rule, items numbered from 1."""
-    param = _as_param(value)
-    texts = []
-    for path, text in model.validate_members(_put_shape(), {member: param}):
-        name, index = _member_path(path)
-        if name != member:
-            continue  # another member "is required": not this cell's business
-        texts.append(("" if index is None else f"item {index + 1} ({param[index]!r}) ") + text)
-    return "; ".join(texts)
-
-
 # (parsed value, None) for a good cell; (None, what is wrong) for a bad one.
 Verdict = tuple[Any, str | None]
 
-# Cells of every column but the id repeat from row to row (a few minute values and country lists, one
-# fallback number for many connectors), so their verdicts are remembered, in bounded caches; so are
-# the settings they make up. A cache that misses costs a lookup more than not having it.
-_REPEATING = frozenset(INPUT_COLUMNS) - {VOICE_CONNECTOR_ID}
+# Region and Profile cells repeat from row to row, so their verdicts are remembered, in bounded
+# caches. A cache that misses costs a lookup more than not having it.
+_TARGET_COLUMNS = (VOICE_CONNECTOR_ID, REGION, PROFILE, ACCOUNT_ID, ROLE_ARN)
 _REMEMBERED = 4096
 
 
 def _cell_rule(column: str, parse: Callable[[str], Any]) -> Callable[[str], Verdict]:
-    """One column's whole check: our rule, then the model's for an API member (compiled once here)."""
-    shape = _put_shape()
-    accepts = model.acceptor(shape.members[column]) if column in shape.members else None
+    """One column's whole check, compiled once here."""
 
     def verdict(text: str) -> Verdict:
         try:
-            value = parse(text)
+            return parse(text), None
         except (_Invalid, CellError) as exc:
             return None, str(exc)
-        # Only a parsed value meets the model, so the model never repeats a problem ours found.
-        if value is None or accepts is None or accepts(_as_param(value)):
-            return value, None
-        return None, _model_message(column, value) or None
 
-    if column in _REPEATING:
+    if column != VOICE_CONNECTOR_ID:
         return functools.lru_cache(maxsize=_REMEMBERED)(verdict)
     return verdict
 
@@ -233,14 +124,15 @@ class Checked(NamedTuple):
 
 
 # Where each column's parsed value sits in the list ``RowChecker.check`` fills.
-_SLOT = {column: slot for slot, column in enumerate(INPUT_COLUMNS)}
+_SLOT = {column: slot for slot, column in enumerate(_TARGET_COLUMNS)}
 
 
 class RowChecker:
     """Checks the rows of one header; built once per pass over the file.
 
     Everything that does not depend on the row is settled here: which rule checks which position, the
-    model's constraints compiled, and the verdict of every column the file lacks.
+    model's constraints compiled, and the verdict of every column the file lacks. ``setting`` says
+    which columns are settings (checked only when ``needs_settings``: delete and rollback ignore them).
     """
 
     def __init__(
@@ -250,13 +142,16 @@ class RowChecker:
         default_region: str | None,
         needs_settings: bool,
         profiles: Profiles | None = None,
+        setting: settings.Setting | None = None,
         role_name: str | None = None,
     ) -> None:
         self._width = len(header.names)
-        self._at = {column: header.index(column) for column in INPUT_COLUMNS}
+        self._at = {column: header.index(column) for column in _TARGET_COLUMNS}
         self._default_region = default_region
-        self._needs_settings = needs_settings
-        self._sensitive = model.sensitive_member_names()
+        setting = setting or settings.setting("proxy")
+        self._settings = SettingCells(setting, header.columns) if needs_settings else None
+        # Problems are listed in the file's column order, a missing column's after the present ones.
+        self._order = {name: at for at, name in enumerate(header.columns) if name is not None}
         # With no run default, a row's region may come from its profile: settled after its cells.
         self._profile_region: Callable[[str | None], str] | None = None
         region_rule: Callable[[str], Any] = functools.partial(_region, default=default_region)
@@ -266,19 +161,14 @@ class RowChecker:
                 functools.partial(_profile_region, profiles)
             )
         parsers: dict[str, Callable[[str], Any]] = {
-            VOICE_CONNECTOR_ID: _connector_id,
+            VOICE_CONNECTOR_ID: functools.partial(
+                _connector_id, settings.rules(setting).rule(VOICE_CONNECTOR_ID)
+            ),
             REGION: region_rule,
             PROFILE: functools.partial(_profile, profiles=profiles),
             ACCOUNT_ID: account_cell,
             ROLE_ARN: role_arn_cell,
         }
-        if needs_settings:  # delete and plan reads ignore the settings columns even when present
-            parsers |= {
-                DEFAULT_SESSION_EXPIRY_MINUTES: _minutes,
-                PHONE_NUMBER_POOL_COUNTRIES: _countries,
-                FALL_BACK_PHONE_NUMBER: _fall_back,
-                DISABLED: _disabled,
-            }
         # Only a file with an AccountId or RoleArn column has rows that may combine them wrongly.
         self._roles: RoleColumns | None = None
         if self._at[ACCOUNT_ID] is not None or self._at[ROLE_ARN] is not None:
@@ -287,7 +177,7 @@ class RowChecker:
         # Present columns in file order; a missing column's cell is always "", so its verdict is too.
         self._present: list[tuple[int, int, str, Callable[[str], Verdict]]] = []
         self._absent: list[tuple[str, str]] = []  # (column, what is wrong), after the present ones
-        self._values: list[Any] = [None] * len(INPUT_COLUMNS)
+        self._values: list[Any] = [None] * len(_TARGET_COLUMNS)
         for column, parse in ordered:
             rule = _cell_rule(column, parse)
             at = self._at[column]
@@ -320,9 +210,14 @@ class RowChecker:
             if message is None:
                 values[slot] = value
             else:
-                problems.append(self._problem(number, column, cells[at], message))
+                problems.append(Problem(number, column, cells[at], message))
         for column, message in self._absent:
             problems.append(Problem(number, column, "", message))
+        found = None
+        if self._settings is not None:
+            found, bad = self._settings.check(number, cells)
+            if bad:
+                problems = sorted([*problems, *bad], key=self._position_of)
         if self._profile_region is not None and values[_SLOT[REGION]] is None:
             self._region_from_profile(number, cells, values, problems)
         if self._roles is not None:
@@ -336,7 +231,10 @@ class RowChecker:
             problems.append(self._extra_fields(number, record))
         if problems:
             return Checked(cells, None, tuple(problems))
-        return Checked(cells, self._row(number, cells, values), ())
+        return Checked(cells, self._row(number, cells, values, found), ())
+
+    def _position_of(self, problem: Problem) -> int:
+        return self._order.get(problem.column, self._width)
 
     def _region_from_profile(
         self, number: int, cells: tuple[str, ...], values: list[Any], problems: list[Problem]
@@ -363,9 +261,6 @@ class RowChecker:
         except _Invalid:
             return None
 
-    def _problem(self, number: int, column: str, value: str, text: str) -> Problem:
-        return Problem(number, column, mask(value) if column in self._sensitive else value, text)
-
     def _extra_fields(self, number: int, record: Sequence[str]) -> Problem:
         extra = record[self._width :]
         return Problem(
@@ -375,7 +270,9 @@ class RowChecker:
             f"the row has {len(record)} fields but the header has {self._width} columns",
         )
 
-    def _row(self, number: int, cells: tuple[str, ...], values: list[Any]) -> Row:
+    def _row(
+        self, number: int, cells: tuple[str, ...], values: list[Any], found: SettingValues | None
+    ) -> Row:
         target = Target(
             voice_connector_id=values[_SLOT[VOICE_CONNECTOR_ID]],
             region=values[_SLOT[REGION]],
@@ -384,28 +281,7 @@ class RowChecker:
             if self._roles is None
             else self._roles.role(values[_SLOT[ACCOUNT_ID]], values[_SLOT[ROLE_ARN]], values[_SLOT[REGION]]),
         )
-        settings = None
-        if self._needs_settings:
-            settings = _settings(
-                values[_SLOT[DEFAULT_SESSION_EXPIRY_MINUTES]],
-                values[_SLOT[PHONE_NUMBER_POOL_COUNTRIES]],
-                values[_SLOT[FALL_BACK_PHONE_NUMBER]],
-                values[_SLOT[DISABLED]],
-            )
-        return Row(number=number, values=cells, target=target, settings=settings)
-
-
-@functools.lru_cache(maxsize=_REMEMBERED)
-def _settings(
-    minutes: int, countries: tuple[str, ...], fall_back: str | None, disabled: bool | None
-) -> ProxySettings:
-    """Rows share equal settings objects: they are immutable, and most rows repeat a few."""
-    return ProxySettings(
-        default_session_expiry_minutes=minutes,
-        phone_number_pool_countries=countries,
-        fall_back_phone_number=fall_back,
-        disabled=disabled,
-    )
+        return Row(number=number, values=cells, target=target, settings=found)
 
 
 def duplicate_problem(number: int, other: int, key: Key) -> Problem:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
-from batchproxy import columns, model
+from batchproxy import columns, model, settings
 from batchproxy.errors import JournalWriteError, UsageError
 from batchproxy.input._duplicates import Bitmap, DuplicateFinder, KeyHash, RowMap, default_key_hash
 from batchproxy.input._problems import InvalidRow, Problem, mask, printable_path, shown
@@ -84,6 +84,7 @@ class Scan:
     # Where rows with no Region cell and no default_region find theirs; None: nowhere.
     profiles: Profiles | None = field(default=None, repr=False)
     role_name: str | None = None  # --role-name: the role an AccountId cell means (CONTRACT §10)
+    setting: settings.Setting = field(default_factory=lambda: settings.setting("proxy"), repr=False)
 
     @property
     def ok(self) -> bool:
@@ -168,7 +169,7 @@ class Scan:
         if self._source.stamp() != self._stamp:
             raise _changed(self.path)
         records = Records(self._source)
-        if read_header(self._source, records.rows, required=()) != self.header:
+        if read_header(self._source, records.rows, required=(), setting=self.setting) != self.header:
             raise _changed(self.path)
         checker = RowChecker(
             self.header,
@@ -176,6 +177,7 @@ class Scan:
             needs_settings=self.needs_settings,
             profiles=self.profiles,
             role_name=self.role_name,
+            setting=self.setting,
         )
         return checker, records
 
@@ -280,7 +282,9 @@ def _as_source(path: Input) -> InputSource:
     return path if isinstance(path, InputSource) else source_of(path)
 
 
-def read_input_header(path: Input, *, needs_settings: bool) -> Header:
+def read_input_header(
+    path: Input, *, needs_settings: bool, setting: settings.Setting | None = None
+) -> Header:
     """The header of ``path``, checked as ``scan`` checks it, for a caller that needs it before the rows.
 
     Raises ``UsageError`` as ``scan`` does for a file that cannot be used at all.
@@ -288,14 +292,28 @@ def read_input_header(path: Input, *, needs_settings: bool) -> Header:
     source = _as_source(path)
     # Only the first record is read; the file closes as soon as the reader is dropped.
     records = Records(source)
+    setting = setting or settings.setting("proxy")
     try:
-        return read_header(source, records.rows, required=_required(needs_settings))
+        return _read_header(source, records, needs_settings, setting)
     finally:
         records.close()
 
 
-def _required(needs_settings: bool) -> tuple[str, ...]:
-    return tuple(columns.REQUIRED_FOR_PUT if needs_settings else columns.REQUIRED_FOR_TARGET)
+def _read_header(
+    source: InputSource, records: Records, needs_settings: bool, setting: settings.Setting
+) -> Header:
+    """The header, with the columns a put of ``setting`` needs (or only the connector's)."""
+    required = settings.required_columns(setting) if needs_settings else columns.REQUIRED_FOR_TARGET
+    header = read_header(source, records.rows, required=required, setting=setting)
+    members = set(settings.column_names(setting)) - {columns.VOICE_CONNECTOR_ID}
+    if needs_settings and not members.intersection(header.columns):
+        # A setting whose columns are all optional (logging) would otherwise put an empty setting:
+        # most likely a file written for another --setting.
+        raise UsageError(
+            f"{printable_path(source.path)}: the header names none of the {setting.name} setting's "
+            f"columns ({', '.join(sorted(members))}); is this the file for another --setting?"
+        )
+    return header
 
 
 def scan(
@@ -307,6 +325,7 @@ def scan(
     observe: Observer | None = None,
     profiles: Profiles | None = None,
     role_name: str | None = None,
+    setting: settings.Setting | None = None,
 ) -> Scan:
     """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
 
@@ -318,20 +337,23 @@ def scan(
     something of every row gets it from this pass instead of validating the file again in another.
     ``profiles`` checks Profile cells and gives a row with no Region its profile's region when
     ``default_region`` is None. ``role_name`` (--role-name) is the role an AccountId cell means.
-    ``key_hash`` exists for tests that force hash collisions.
+    ``setting`` (default: the proxy) says which columns the file has and, with ``needs_settings``, how
+    its cells are checked. ``key_hash`` exists for tests that force hash collisions.
     """
     if default_region is not None and not looks_like_region(default_region):
         raise UsageError(f"--region {shown(default_region)} is not an AWS region name such as us-east-1")
     source = _as_source(path)
     stamp = source.stamp()
     records = Records(source)
-    header = read_header(source, records.rows, required=_required(needs_settings))
+    setting = setting or settings.setting("proxy")
+    header = _read_header(source, records, needs_settings, setting)
     checker = RowChecker(
         header,
         default_region=default_region,
         needs_settings=needs_settings,
         profiles=profiles,
         role_name=role_name,
+        setting=setting,
     )
     tally, finder, blank = _Tally(), DuplicateFinder(key_hash), array("I")
     row_count, last_row = _check_rows(records, header, checker, tally, finder, observe=observe, blank=blank)
@@ -357,6 +379,7 @@ def scan(
         _blank=blank,
         profiles=profiles,
         role_name=role_name,
+        setting=setting,
     )
 
 

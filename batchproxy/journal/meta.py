@@ -1,8 +1,11 @@
 """Run metadata that is not per row, in a small sidecar ``<results>.state.json``.
 
-Today that is the rate each (profile, region) settled at, so a resumed run starts there instead of
-probing again. The sidecar is a convenience: a missing or unreadable one means "nothing learned yet",
-never a refused resume.
+The rate each (profile, region) settled at, so a resumed run starts there instead of probing again;
+and which voice-connector setting the results are about (CONTRACT §9), written as soon as a new
+results file exists, so that ``--resume`` and ``rollback`` never need ``--setting`` repeated. The
+rates are a convenience: a missing or unreadable sidecar means "nothing learned yet", never a refused
+resume; and no recorded setting means the proxy, which is what every results file written before
+settings existed is about.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ _MAX_BYTES = 16 << 20
 class RunMeta:
     # Requests per second that each (profile, region) was running at when last saved.
     learned_rates: Mapping[Domain, float] = field(default_factory=dict)
+    # The --setting the results file is about; None: not recorded (a file from before settings: proxy).
+    setting: str | None = None
 
 
 def meta_path(results: Path) -> Path:
@@ -37,13 +42,15 @@ def meta_path(results: Path) -> Path:
 
 def save_meta(results: Path, meta: RunMeta) -> None:
     """Write the sidecar atomically (mode 0600), replacing any earlier one."""
-    document = {
+    document: dict[str, Any] = {
         "version": _VERSION,
         "learned_rates": [
             _rate_entry(principal, region, rate)
             for (principal, region), rate in sorted(meta.learned_rates.items(), key=lambda item: str(item[0]))
         ],
     }
+    if meta.setting is not None:
+        document["setting"] = meta.setting
     with atomic_replace(meta_path(results)) as out:
         out.write(json.dumps(document, indent=2).encode() + b"\n")
 
@@ -83,4 +90,5 @@ def _parse(document: dict[str, Any]) -> RunMeta:
                 continue
         if (principal is None or isinstance(principal, str | Role)) and isinstance(region, str) and rate > 0:
             rates[(principal, region)] = rate
-    return RunMeta(learned_rates=rates)
+    setting = document.get("setting")
+    return RunMeta(learned_rates=rates, setting=setting if isinstance(setting, str) else None)

@@ -1,6 +1,8 @@
 """The API operations a run can apply to each row, all behind one interface (``base.Operation``).
 
-The engine never names an operation: it hands each row and a ``Caller`` to ``Operation.apply``. A
+Each operation is generic over a ``settings.Setting`` (the proxy is one setting among several, CONTRACT
+§9): put, delete, plan and restore are one module each, parameterised by the setting. The engine never
+names an operation: it hands each row and a ``Caller`` to ``Operation.apply``. A
 ``Caller`` sends one API request with the engine's rate limit, attempt counting and retry policy around
 it, and raises ``errors.CallFailed`` when the request finally fails. Everything else a command does
 differently (row preparation, whole-input checks, the sink, output paths, next commands) is asked of
@@ -19,24 +21,25 @@ from batchproxy.operations.base import (
     SinkOpening,
     SinkResult,
 )
-from batchproxy.operations.delete_proxy import DeleteProxy
-from batchproxy.operations.plan_proxy import PlanProxy
-from batchproxy.operations.put_proxy import PutProxy
-from batchproxy.operations.restore_proxy import RestoreProxy
+from batchproxy.operations.delete_setting import DeleteSetting, refuse_undeletable
+from batchproxy.operations.plan_setting import PlanSetting
+from batchproxy.operations.put_setting import PutSetting
+from batchproxy.operations.restore_setting import RestoreSetting
 
 __all__ = [
     "Applied",
     "Background",
     "Caller",
-    "DeleteProxy",
+    "DeleteSetting",
     "NextCommands",
     "Operation",
     "OutputPaths",
-    "PlanProxy",
-    "PutProxy",
-    "RestoreProxy",
+    "PlanSetting",
+    "PutSetting",
+    "RestoreSetting",
     "Sink",
     "SinkEnding",
     "SinkOpening",
     "SinkResult",
+    "refuse_undeletable",
 ]

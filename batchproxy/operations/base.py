@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from batchproxy.engine.stats import RunStats
     from batchproxy.input import Header, InvalidRow, Scan
     from batchproxy.journal import Reservation
+    from batchproxy.settings import Setting
 
 __all__ = [
     "Applied",
@@ -133,8 +134,13 @@ class Operation(Protocol):
         ...
 
     @property
+    def setting(self) -> Setting:
+        """The voice-connector setting it works on (CONTRACT §9)."""
+        ...
+
+    @property
     def needs_settings(self) -> bool:
-        """Whether input rows must carry proxy settings (put) or only a target (delete, plan reads)."""
+        """Whether input rows must carry the setting's values (put, plan) or only a target (delete)."""
         ...
 
     @property

@@ -54,7 +54,8 @@ class JournalSink:
     def finish(self, ending: SinkEnding) -> SinkResult:
         config = self._config
         assert config.failures_path is not None, "a journaled command always has a failure report"
-        save_meta(config.results_path, RunMeta(learned_rates=dict(ending.learned_rates)))
+        meta = RunMeta(learned_rates=dict(ending.learned_rates), setting=config.setting)
+        save_meta(config.results_path, meta)
         finished = self._journal.finalize(ending.input_rows)
         failures = self._journal.write_failure_report(config.failures_path)
         log.info("results written", lines=finished.lines, failures=failures)
@@ -79,6 +80,8 @@ def open_journal(opening: SinkOpening) -> Iterator[Sink]:
     else:
         mode = OpenMode.FORCE if config.force else OpenMode.NEW
         journal = Journal.open(config.results_path, opening.header, mode)
+        # At once, before any row: an interrupted run's --resume and a rollback read it from here.
+        save_meta(config.results_path, RunMeta(setting=config.setting))
     with journal:
         if journal.state.torn_bytes:
             log.warning("discarded a torn last line left by a crash", bytes=journal.state.torn_bytes)
@@ -119,7 +122,11 @@ class Journaled:
         argv = _argv(config, self.command)
         with_value = {"--results", "--failures", "--shard", "--events"}
         kept = drop_options(argv[2:], with_value, {"--force", "--resume", "--retry-failed"})
-        retry = [argv[0], self.command, str(config.failures_path), *_without_input(kept, config.input_path)]
+        kept = _without_input(kept, config.input_path)
+        if config.setting != "proxy" and not any(arg.split("=", 1)[0] == "--setting" for arg in kept):
+            # Taken from the results file this time; the failure report records none, so say it.
+            kept += ["--setting", config.setting]
+        retry = [argv[0], self.command, str(config.failures_path), *kept]
         return NextCommands(resume=resume_argv(argv), retry=retry, resend=resend_argv(argv))
 
 

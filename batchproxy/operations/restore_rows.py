@@ -1,18 +1,18 @@
-"""Turning a ``run --snapshot`` results file back into rows to restore (CONTRACT §8 rollback).
+"""Turning a ``run --snapshot`` results file back into rows to restore (CONTRACT §8, §9 rollback).
 
 Only rows whose status was ``ok`` were changed by that run, so only they are restored; the others get
-a ``skipped`` line saying why. A row whose snapshot is missing or unreadable fails without a request.
+a ``skipped`` line saying why. A row whose snapshot is missing or cannot be put back fails without a
+request.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 from batchproxy import input as input_file
+from batchproxy import settings
 from batchproxy.errors import UsageError
-from batchproxy.operations.proxy_state import NO_PROXY, settings_from_proxy
-from batchproxy.rows import Outcome, Row, Status
+from batchproxy.rows import Outcome, Row, SettingValues, Status
 
 __all__ = ["RESTORE_COLUMN", "check_snapshots", "restorable"]
 
@@ -37,8 +37,8 @@ def check_snapshots(scan: input_file.Scan) -> None:
             raise UsageError(f"{scan.path}: row {item.number} is ok but has no {RESTORE_COLUMN}: {why}")
 
 
-def restorable(row: Row, header: input_file.Header) -> Row | Outcome:
-    """``row`` carrying the settings to restore (None: delete the proxy), or the outcome to record."""
+def restorable(row: Row, header: input_file.Header, setting: settings.Setting) -> Row | Outcome:
+    """``row`` carrying the values to put back (None: there was no such setting), or the outcome to record."""
     status = _cell(row, header, _STATUS_COLUMN)
     if status != Status.OK.value:
         return Outcome(
@@ -47,16 +47,20 @@ def restorable(row: Row, header: input_file.Header) -> Row | Outcome:
             error_message=f"status was {status or '(empty)'} in the results file: nothing to restore",
         )
     snapshot = _cell(row, header, RESTORE_COLUMN)
-    if snapshot == NO_PROXY:
+    if snapshot == settings.NO_STATE:
         return replace(row, settings=None)
     try:
-        return replace(row, settings=settings_from_proxy(json.loads(snapshot)))
-    except (ValueError, KeyError, TypeError):
+        members = settings.previous_members(setting, snapshot)
+    except ValueError as exc:
+        # The message names members, never their values: a snapshot can hold a sensitive number.
         return Outcome(
             status=Status.FAILED,
             error_code="NoSnapshot",
-            error_message=f"{RESTORE_COLUMN} is empty or not a recorded proxy: refusing to guess",
+            error_message=(
+                f"{RESTORE_COLUMN} is empty or not a recorded {setting.name} ({exc}): refusing to guess"
+            ),
         )
+    return replace(row, settings=SettingValues.of(setting, members))
 
 
 def _cell(row: Row, header: input_file.Header, name: str) -> str:

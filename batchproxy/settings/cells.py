@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from botocore.model import ListShape, Shape
@@ -228,18 +228,25 @@ class SettingRules:
                 members[name] = value
         return CheckedCells(members, tuple(problems))
 
-    def for_header(self, header: Sequence[str | None]) -> RowRule:
+    def for_header(self, header: Sequence[str | None], *, skip: Collection[str] = ()) -> RowRule:
         """A row check for one file's header, where ``header[i]`` is the column at position i (or None).
+
+        ``skip`` names columns checked elsewhere (the input layer checks ``VoiceConnectorId`` itself,
+        with the region and profile it is keyed by): neither read nor reported missing here.
 
         What does not depend on the row is settled here, once per pass: which rule reads which
         position, and the verdict of every column the file lacks (its cell is always empty). Rows are
         the cells as read; a short row reads as empty cells.
         """
-        present = [(at, name, self._rules[name]) for at, name in enumerate(header) if name in self._rules]
+        present = [
+            (at, name, self._rules[name])
+            for at, name in enumerate(header)
+            if name in self._rules and name not in skip
+        ]
         absent_members: dict[str, Any] = {}
         absent_problems: list[CellProblem] = []
         for name, rule in self._rules.items():
-            if name not in header:
+            if name not in header and name not in skip:
                 value, found = rule("")
                 absent_problems.extend(found)
                 if value is not None:

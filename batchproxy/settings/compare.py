@@ -26,6 +26,7 @@ __all__ = [
     "after_put",
     "differences",
     "held_now",
+    "previous_members",
     "restore",
     "setting_in",
     "snapshot_text",
@@ -95,11 +96,12 @@ def restore(setting: Setting, voice_connector_id: str, previous_state: str) -> R
             return Restore("delete", setting.delete_method, connector_request(voice_connector_id))
         assert setting.defaults is not None, setting.name
         return Restore("put", setting.put_method, put_request(setting, voice_connector_id, setting.defaults))
-    members = _state_members(setting, previous_state)
+    members = previous_members(setting, previous_state)
     return Restore("put", setting.put_method, put_request(setting, voice_connector_id, members))
 
 
-def _state_members(setting: Setting, text: str) -> dict[str, Any]:
+def previous_members(setting: Setting, text: str) -> dict[str, Any]:
+    """The put members that recreate a ``previous_state`` other than ``none``; else ``ValueError``."""
     try:
         state = json.loads(text)
     except ValueError:

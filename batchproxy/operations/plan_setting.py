@@ -1,4 +1,4 @@
-"""The read-only half of a rollout: what would each row's put change? (CONTRACT §8 ``plan``).
+"""The read-only half of a rollout: what would each row's put change? (CONTRACT §8, §9 ``plan``).
 
 Outcomes go to a plan file, not a results journal: nothing is changed, so there is nothing to resume
 or retry, and the summary suggests no next command.
@@ -11,27 +11,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from batchproxy import columns
+from batchproxy import columns, settings
 from batchproxy import input as input_file
 from batchproxy.errors import CallFailed
 from batchproxy.operations.base import Applied, Caller, NextCommands, OutputPaths, Sink, SinkOpening
 from batchproxy.operations.plan_file import PlanFile
-from batchproxy.operations.proxy_state import connector_exists, differences, read_proxy
+from batchproxy.operations.setting_state import connector_exists, read_setting
 from batchproxy.rows import FailureKind, Outcome, Row
 
 if TYPE_CHECKING:
     from batchproxy.config import RunConfig
 
-__all__ = ["PlanProxy"]
+__all__ = ["PlanSetting"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PlanProxy:
-    name = "GetVoiceConnectorProxy"
+class PlanSetting:
+    setting: settings.Setting = settings.SETTINGS["proxy"]
+
     command = "plan"
     needs_settings = True
     writes = False
     extra_columns = columns.PLAN_COLUMNS
+
+    @property
+    def name(self) -> str:
+        return self.setting.get_operation
 
     def default_paths(self, input_path: Path) -> OutputPaths:
         return OutputPaths(results=input_path.with_name(input_path.stem + ".plan.csv"))
@@ -51,8 +56,8 @@ class PlanProxy:
 
     async def apply(self, row: Row, call: Caller) -> Applied:
         assert row.settings is not None, "plan rows are validated with settings"
-        connector = row.target.voice_connector_id
-        current = await read_proxy(call, connector)
+        setting, connector = self.setting, row.target.voice_connector_id
+        current = await read_setting(call, setting, connector)
         if current is None:
             if not await connector_exists(call, connector):
                 raise CallFailed(
@@ -62,6 +67,6 @@ class PlanProxy:
                     http_status=404,
                 )
             return Applied(extra={"action": "create", "changes": ""})
-        changes = differences(current, row.settings)
+        changes = settings.differences(setting, current, row.settings.members)
         action = "change" if changes else "unchanged"
         return Applied(extra={"action": action, "changes": "; ".join(changes)})

@@ -1,4 +1,5 @@
-"""Rollback: put back what ``--snapshot`` recorded, or delete the proxy where there was none.
+"""Rollback: put back what ``--snapshot`` recorded, or delete the setting where there was none
+(for a setting the API cannot delete, logging, put the service's defaults back).
 
 Its input is a ``run --snapshot`` results file: the whole file is checked first (``check_snapshots``),
 and each row is prepared from its ``previous_state`` (``restorable``) before it is sent.
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from batchproxy import input as input_file
+from batchproxy import settings
 from batchproxy.operations.base import Applied, Caller, NextCommands, OutputPaths
 from batchproxy.operations.journaled import Journaled, resend_argv, resume_argv
 from batchproxy.operations.restore_rows import check_snapshots, restorable
@@ -19,18 +21,23 @@ from batchproxy.rows import Outcome, Row
 if TYPE_CHECKING:
     from batchproxy.config import RunConfig
 
-__all__ = ["RestoreProxy"]
+__all__ = ["RestoreSetting"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RestoreProxy(Journaled):
-    """Rows carry the previous settings, or ``settings=None`` when the connector had no proxy before."""
+class RestoreSetting(Journaled):
+    """Rows carry the previous values, or ``settings=None`` when the connector had no such setting."""
 
-    name = "RestoreVoiceConnectorProxy"
+    setting: settings.Setting = settings.SETTINGS["proxy"]
+
     command = "rollback"
     needs_settings = False
     writes = True
     extra_columns = ("action",)
+
+    @property
+    def name(self) -> str:
+        return f"RestoreVoiceConnector{self.setting.suffix}"
 
     def default_paths(self, input_path: Path) -> OutputPaths:
         # CONTRACT §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
@@ -43,7 +50,7 @@ class RestoreProxy(Journaled):
         check_snapshots(scan)
 
     def prepare(self, row: Row, header: input_file.Header) -> Row | Outcome:
-        return restorable(row, header)
+        return restorable(row, header, self.setting)
 
     def next_commands(self, config: RunConfig) -> NextCommands:
         # A failure report has no previous_state column, so rollback would refuse it: go on from the
@@ -53,9 +60,10 @@ class RestoreProxy(Journaled):
         return NextCommands(resume=resume_argv(argv), retry=resend, resend=resend)
 
     async def apply(self, row: Row, call: Caller) -> Applied:
-        connector = row.target.voice_connector_id
+        setting, connector = self.setting, row.target.voice_connector_id
         if row.settings is None:
-            await call("delete_voice_connector_proxy", VoiceConnectorId=connector)
-            return Applied(extra={"action": "deleted"})
-        await call("put_voice_connector_proxy", VoiceConnectorId=connector, **row.settings.as_request())
+            how = settings.restore(setting, connector, settings.NO_STATE)
+            await call(how.method, **how.kwargs)
+            return Applied(extra={"action": "deleted" if how.action == "delete" else "restored"})
+        await call(setting.put_method, **settings.put_request(setting, connector, row.settings.members))
         return Applied(extra={"action": "restored"})

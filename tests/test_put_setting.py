@@ -1,7 +1,7 @@
-"""PutProxy's read-back check: the put's response must echo what was asked, else `ReadBackMismatch`.
+"""PutSetting's read-back check: the put's response must echo what was asked, else `ReadBackMismatch`.
 
 The emulator stores exactly what it is sent, so it cannot be made to answer with something else;
-these tests hand ``PutProxy.apply`` a ``Caller`` (batchproxy's own interface, not the SDK) that
+these tests hand ``PutSetting.apply`` a ``Caller`` (batchproxy's own interface, not the SDK) that
 answers with a crafted response.
 """
 
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from batchproxy.errors import CallFailed
-from batchproxy.operations import PutProxy
-from batchproxy.rows import FailureKind, ProxySettings, Row, Target
+from batchproxy.operations import PutSetting
+from batchproxy.rows import FailureKind, Row, SettingValues, Target, proxy_settings
+from batchproxy.settings import SETTINGS as CATALOG
 
-SETTINGS = ProxySettings(
+SETTINGS = proxy_settings(
     default_session_expiry_minutes=60,
     phone_number_pool_countries=("US", "CA"),
     fall_back_phone_number="+12065550100",
@@ -51,7 +52,7 @@ def _echo(**changes: Any) -> dict[str, Any]:
 async def test_a_faithful_echo_is_ok() -> None:
     """The stored proxy equal by the comparison rules (countries as a set, no Disabled = false): ok."""
     call = _Answers(_echo())
-    applied = await PutProxy().apply(ROW, call)
+    applied = await PutSetting().apply(ROW, call)
     assert applied.extra == {}
     assert [method for method, _ in call.calls] == ["put_voice_connector_proxy"]
 
@@ -71,9 +72,55 @@ async def test_a_different_echo_fails_the_row_with_read_back_mismatch(
 ) -> None:
     """Any field stored differently (or no Proxy at all) is a permanent `ReadBackMismatch` naming it."""
     with pytest.raises(CallFailed) as raised:
-        await PutProxy().apply(ROW, _Answers(response))
+        await PutSetting().apply(ROW, _Answers(response))
     failure = raised.value
     assert failure.code == "ReadBackMismatch"
     assert failure.kind is FailureKind.PERMANENT
     assert named in failure.message
     assert (failure.http_status, failure.request_id) == (200, "req-1")
+
+
+LOGGING = SettingValues.of(CATALOG["logging"], {"EnableSIPLogs": True})
+ROUTES = SettingValues.of(
+    CATALOG["origination"],
+    {"Routes": ({"Host": "sbc1.example.com", "Port": 5060, "Protocol": "TCP", "Priority": 1, "Weight": 10},)},
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "echo", "named"),
+    [
+        (LOGGING, {"EnableSIPLogs": True, "EnableMediaMetricLogs": False}, None),
+        (LOGGING, {"EnableSIPLogs": False, "EnableMediaMetricLogs": False}, "EnableSIPLogs: false -> true"),
+        (
+            LOGGING,
+            {"EnableSIPLogs": True, "EnableMediaMetricLogs": True},
+            "EnableMediaMetricLogs: true -> false",
+        ),
+        (ROUTES, {"Routes": [dict(ROUTES.members["Routes"][0])], "Disabled": False}, None),
+        (ROUTES, {"Routes": [dict(ROUTES.members["Routes"][0], Port=5061)]}, "Routes[0].Port: 5061 -> 5060"),
+    ],
+)
+async def test_every_setting_is_read_back_from_its_own_put_response(
+    values: SettingValues, echo: dict[str, Any], named: str | None
+) -> None:
+    """The put's response carries the setting under the Get's member name; a difference names its path."""
+    setting = values.setting
+    row = Row(number=1, values=(), target=ROW.target, settings=values)
+    call = _Answers({setting.get_member: echo, "ResponseMetadata": METADATA})
+    operation = PutSetting(setting=setting)
+    if named is None:
+        await operation.apply(row, call)
+        assert [method for method, _ in call.calls] == [setting.put_method]
+        return
+    with pytest.raises(CallFailed) as raised:
+        await operation.apply(row, call)
+    assert raised.value.code == "ReadBackMismatch"
+    assert named in raised.value.message
+
+
+async def test_a_row_of_another_setting_is_refused_before_sending() -> None:
+    call = _Answers({})
+    with pytest.raises(ValueError, match="has no logging values"):
+        await PutSetting(setting=CATALOG["logging"]).apply(ROW, call)
+    assert call.calls == []
