@@ -31,7 +31,7 @@ _NUL = "\0"
 _OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _NAMES_SHOWN = 8  # how many header names a message quotes before it only counts the rest
 # The columns every setting's file may have besides the setting's own (VoiceConnectorId is one of those).
-_TARGET_COLUMNS = (columns.REGION, columns.PROFILE)
+_TARGET_COLUMNS = (columns.REGION, columns.PROFILE, columns.ACCOUNT_ID, columns.ROLE_ARN)
 
 
 class NulFlag:
