@@ -20,6 +20,7 @@ from aiobotocore.session import AioSession
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from batchproxy import model
+from batchproxy.client_tuning import cache_user_agent
 from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
 from batchproxy.profiles import AwsProfiles
@@ -126,6 +127,8 @@ class ClientPool:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             http_session_cls=_OneShotHTTPSession,
+            # The input pass already checked every value against the same model (client_tuning).
+            parameter_validation=False,
         )
         self._clients: dict[Domain, Any] = {}
         self._lock = anyio.Lock()
@@ -192,7 +195,9 @@ class ClientPool:
             f"creating-client-class.{SERVICE_NAME}", self._shared_methods, unique_id=_SHARED_METHODS_ID
         )
         # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
-        return await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
+        client = await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
+        cache_user_agent(client)
+        return client
 
     def _session(self, profile: str | None) -> AioSession:
         if self._static is not None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from batchproxy.clients import ClientPool, Domain
 from batchproxy.config import RunConfig
-from batchproxy.emulator import EmulatorConfig, serve
 from batchproxy.profiles import AwsProfiles
 from batchproxy.rows import Row
 
@@ -86,6 +85,9 @@ async def endpoint(
                 await clients.check_credentials(domain)
             yield Endpoint(clients=clients, url=None)
         return
+    # Imported only for --emulate: the emulator's web app is a third of start-up for everyone else.
+    from batchproxy.emulator import EmulatorConfig, serve  # noqa: PLC0415
+
     seed = tuple(sorted(targets.connectors))
     async with serve(EmulatorConfig(connectors=seed)) as emulator:
         print(
