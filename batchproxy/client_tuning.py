@@ -21,8 +21,10 @@ __all__ = ["CachedUserAgent", "cache_user_agent"]
 
 
 class CachedUserAgent:
-    """botocore's ``rebuild_and_replace_user_agent_handler``, remembering the string per feature set.
+    """A client's ``UserAgentString``, remembering its string per feature set.
 
+    botocore asks for the string twice per request: when it builds the request (a placeholder that is
+    always replaced) and in the ``request-created`` handler that puts in the final one. Both come here.
     The rest of what goes into the string (SDK, OS, language, config, app id, extras) is fixed when the
     client is made; only the request context's feature ids vary, so they are the cache key.
     """
@@ -33,19 +35,28 @@ class CachedUserAgent:
         self._creator = creator
         self._by_features: dict[frozenset[str], str] = {}
 
-    def __call__(self, request: Any, **kwargs: Any) -> None:
+    def to_string(self) -> str:
         context = get_context()
         key = frozenset(context.features) if context is not None else frozenset()
         text = self._by_features.get(key)
         if text is None:
-            text = self._by_features[key] = self._creator.to_string()
+            text = self._by_features[key] = str(self._creator.to_string())
+        return text
+
+    def rebuild_and_replace_user_agent_handler(self, request: Any, **kwargs: Any) -> None:
+        """As botocore's handler of the same name, with the remembered string."""
         if request.headers.get("User-Agent"):
-            request.headers.replace_header("User-Agent", text)
+            request.headers.replace_header("User-Agent", self.to_string())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._creator, name)
 
 
 def cache_user_agent(client: Any) -> None:
-    """Swap ``client``'s per-request User-Agent rebuild for the cached one (same string, built once)."""
+    """Give ``client`` the remembering User-Agent builder, for both places botocore asks for it."""
     creator = client._user_agent_creator
+    cached = CachedUserAgent(creator)
     event = f"request-created.{client.meta.service_model.service_id.hyphenize()}"
     client.meta.events.unregister(event, creator.rebuild_and_replace_user_agent_handler)
-    client.meta.events.register_last(event, CachedUserAgent(creator))
+    client.meta.events.register_last(event, cached.rebuild_and_replace_user_agent_handler)
+    client._user_agent_creator = cached
