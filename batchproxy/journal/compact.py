@@ -2,17 +2,16 @@
 
 Both are written atomically (temporary file, fsync, rename, fsync of the directory), so a crash at
 any moment leaves either the complete old journal or the complete new file; either one resumes.
-Memory stays flat: one pass records where each row's latest line is (13 bytes per row in flat arrays),
-then the lines are copied in row order with positioned reads.
+Memory stays flat: one pass notes where every line is (``line_index``: sorted runs spilled to a
+temporary file), then each row's latest line is copied in row order with positioned reads.
 """
 
 from __future__ import annotations
 
 import os
-from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from batchproxy import columns
 from batchproxy.errors import UsageError
 from batchproxy.journal.files import atomic_replace
 from batchproxy.journal.layout import Layout, LineFormatter
+from batchproxy.journal.line_index import LineIndex
 from batchproxy.journal.reader import JournalReader
 from batchproxy.rows import Status
 
@@ -67,67 +67,52 @@ class FinalizeResult:
     missing: tuple[int, ...] = ()  # input rows without any line (first few): an engine bug if any
 
 
-@dataclass(eq=False)
-class _LatestIndex:
-    """Offset, length and status of each row's latest line, indexed by row number."""
-
-    start: array[int] = field(default_factory=lambda: array("q"))
-    length: array[int] = field(default_factory=lambda: array("i"))
-    status: bytearray = field(default_factory=bytearray)
-    header_length: int = 0
-
-    def note(self, number: int, start: int, end: int, status: str) -> None:
-        if number >= len(self.status):
-            # Geometric growth: rows arrive in (nearly) ascending order, one past the end each time.
-            missing = max(number + 1, 2 * len(self.status), 1024) - len(self.status)
-            self.start.extend(array("q", [-1]) * missing)
-            self.length.frombytes(bytes(self.length.itemsize * missing))
-            self.status.extend(bytes(missing))
-        self.start[number] = start
-        self.length[number] = end - start
-        self.status[number] = _CODE_BY_STATUS[status]
-
-
-def _index(path: Path, layout: Layout) -> _LatestIndex:
-    index = _LatestIndex()
+def _index(path: Path, layout: Layout, index: LineIndex) -> int:
+    """Note every line of ``path`` in ``index``; returns the length of the header."""
     status_at = layout.result_at("status")
     with path.open("rb") as raw:
         reader = JournalReader(raw, layout, path)
         if not reader.read_header():
             raise UsageError(f"{path} lost its header; cannot finish the run")
-        index.header_length = reader.valid_length
+        header_length = reader.valid_length
         for start, end, number, cells in reader:
-            index.note(number, start, end, cells[status_at])
-    return index
+            index.note(number, start, end, _CODE_BY_STATUS[cells[status_at]])
+    return header_length
 
 
 def compact(path: Path, layout: Layout, input_rows: Collection[int]) -> FinalizeResult:
     """Rewrite ``path`` to hold exactly the latest line of each row in ``input_rows``, in row order."""
-    index = _index(path, layout)
     counts: Counter[Status] = Counter()
     dropped = 0
-    with path.open("rb") as source, atomic_replace(path) as out:
-        read = source.fileno()
-        out.write(os.pread(read, index.header_length, 0))
-        for number, start in enumerate(index.start):
-            if start < 0:
-                continue
-            if number not in input_rows:
-                dropped += 1
-                continue
-            out.write(os.pread(read, index.length[number], start))
-            status = _STATUS_BY_CODE[index.status[number]]
-            if status is not None:
-                counts[status] += 1
-    lines = sum(counts.values())
-    missing: tuple[int, ...] = ()
-    if lines < len(input_rows):
-        missing = tuple(islice((n for n in sorted(input_rows) if not _has_line(index, n)), _SAMPLE))
+    with LineIndex() as index:
+        header_length = _index(path, layout, index)
+        with path.open("rb") as source, atomic_replace(path) as out:
+            read = source.fileno()
+            out.write(os.pread(read, header_length, 0))
+            for number, start, length, code in index.latest():
+                if number not in input_rows:
+                    dropped += 1
+                    continue
+                out.write(os.pread(read, length, start))
+                status = _STATUS_BY_CODE[code]
+                if status is not None:
+                    counts[status] += 1
+        lines = sum(counts.values())
+        missing: tuple[int, ...] = ()
+        if lines < len(input_rows):
+            missing = tuple(islice(_without_line(input_rows, index), _SAMPLE))
     return FinalizeResult(lines, counts, dropped, missing)
 
 
-def _has_line(index: _LatestIndex, number: int) -> bool:
-    return 0 <= number < len(index.start) and index.start[number] >= 0
+def _without_line(input_rows: Collection[int], index: LineIndex) -> Iterator[int]:
+    """Input rows that have no line, ascending: both sides are walked in row order, side by side."""
+    with_line = (number for number, *_ in index.latest())
+    seen = next(with_line, None)
+    for number in sorted(input_rows):
+        while seen is not None and seen < number:
+            seen = next(with_line, None)
+        if seen != number:
+            yield number
 
 
 def write_failure_report(results: Path, report: Path, layout: Layout) -> int:
