@@ -15,7 +15,17 @@ from batchproxy.input._duplicates import DuplicateFinder
 from batchproxy.journal import Journal, OpenMode, line_index
 from batchproxy.journal.compact import FinalizeResult
 from batchproxy.journal.line_index import LineIndex
-from tests.test_journal import HEADER, NOT_FOUND, OK, SKIPPED, TIMED_OUT, make_row, record, write_journal
+from tests.test_journal import (
+    HEADER,
+    NOT_FOUND,
+    OK,
+    SKIPPED,
+    TIMED_OUT,
+    by_name,
+    make_row,
+    record,
+    write_journal,
+)
 
 Key = tuple[str, str]
 
@@ -99,3 +109,29 @@ def test_finalize_spilling_its_index_writes_the_same_file(
     assert [line.split(b",")[0] for line in text.splitlines()[1:]] == [b"1", b"2", b"3", b"4", b"5", b"7"]
     assert result.missing == (6, 8)
     assert result.dropped == 1
+
+
+def test_a_new_journal_finalizes_from_its_own_notes_as_from_parsing_the_file(tmp_path: Path) -> None:
+    """A journal this run created notes each line as written; finalize then reads no CSV. The file it
+    writes is the one finalize writes after parsing (a resumed journal, which was not noted)."""
+    rows = [make_row(n) for n in range(1, 6)]
+    order = [(rows[3], TIMED_OUT), (rows[0], OK), (rows[3], OK), (rows[2], NOT_FOUND), (rows[4], SKIPPED)]
+    noted_path, parsed_path = tmp_path / "noted.results.csv", tmp_path / "parsed.results.csv"
+    with Journal.open(noted_path, HEADER, OpenMode.NEW) as journal:
+        for row, outcome in order:
+            record(journal, row, outcome)
+        noted = journal.finalize(range(1, 6))
+    write_journal(parsed_path, order)
+    with Journal.open(parsed_path, HEADER, OpenMode.RESUME) as journal:
+        parsed = journal.finalize(range(1, 6))
+    # The same lines, but for when the skipped row was written (it is stamped as it is written).
+    assert _without_finished_at(noted_path) == _without_finished_at(parsed_path)
+    assert noted == parsed
+    assert noted.missing == (2,)
+
+
+def _without_finished_at(path: Path) -> list[dict[str, str]]:
+    lines = by_name(path)
+    for line in lines:
+        del line["finished_at"]
+    return lines

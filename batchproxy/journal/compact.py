@@ -23,7 +23,7 @@ from batchproxy.journal.line_index import LineIndex
 from batchproxy.journal.reader import JournalReader
 from batchproxy.rows import Status
 
-__all__ = ["FinalizeResult", "RowNumbers", "compact", "write_failure_report"]
+__all__ = ["FinalizeResult", "Noted", "RowNumbers", "compact", "status_code", "write_failure_report"]
 
 _STATUS_BY_CODE = (None, *Status)
 _CODE_BY_STATUS = {s.value: i for i, s in enumerate(_STATUS_BY_CODE) if s is not None}
@@ -67,6 +67,19 @@ class FinalizeResult:
     missing: tuple[int, ...] = ()  # input rows without any line (first few): an engine bug if any
 
 
+def status_code(status: Status) -> int:
+    """The one-byte code of a status, as a ``LineIndex`` keeps it."""
+    return _CODE_BY_STATUS[status.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """Every line of a journal as its writer noted them, so finalize need not parse the file."""
+
+    header_length: int
+    index: LineIndex
+
+
 def _index(path: Path, layout: Layout, index: LineIndex) -> int:
     """Note every line of ``path`` in ``index``; returns the length of the header."""
     status_at = layout.result_at("status")
@@ -80,12 +93,17 @@ def _index(path: Path, layout: Layout, index: LineIndex) -> int:
     return header_length
 
 
-def compact(path: Path, layout: Layout, input_rows: Collection[int]) -> FinalizeResult:
-    """Rewrite ``path`` to hold exactly the latest line of each row in ``input_rows``, in row order."""
+def compact(
+    path: Path, layout: Layout, input_rows: Collection[int], noted: Noted | None = None
+) -> FinalizeResult:
+    """Rewrite ``path`` to hold exactly the latest line of each row in ``input_rows``, in row order.
+
+    ``noted``: where the writer put every line of ``path``; without it, ``path`` is read to find out.
+    """
     counts: Counter[Status] = Counter()
     dropped = 0
-    with LineIndex() as index:
-        header_length = _index(path, layout, index)
+    with noted.index if noted is not None else LineIndex() as index:
+        header_length = noted.header_length if noted is not None else _index(path, layout, index)
         with path.open("rb") as source, atomic_replace(path) as out:
             read = source.fileno()
             out.write(os.pread(read, header_length, 0))
