@@ -13,7 +13,7 @@ import pytest
 from batchproxy.input import scan
 from batchproxy.input._duplicates import DuplicateFinder
 from batchproxy.journal import Journal, OpenMode, line_index
-from batchproxy.journal.compact import FinalizeResult
+from batchproxy.journal.compact import FinalizeResult, write_failure_report
 from batchproxy.journal.line_index import LineIndex
 from tests.test_journal import (
     HEADER,
@@ -135,3 +135,18 @@ def _without_finished_at(path: Path) -> list[dict[str, str]]:
     for line in lines:
         del line["finished_at"]
     return lines
+
+
+def test_the_failure_report_from_noted_lines_is_the_one_from_reading_the_file(tmp_path: Path) -> None:
+    """After finalize only the noted not-ok lines are read; a quoted line break is read whole."""
+    rows = [make_row(1), make_row(2, connector="vc\r\nsplit"), make_row(3), make_row(4, connector='q"x')]
+    results = tmp_path / "input.results.csv"
+    with Journal.open(results, HEADER, OpenMode.NEW) as journal:
+        for row, outcome in zip(rows, [OK, NOT_FOUND, OK, TIMED_OUT], strict=True):
+            record(journal, row, outcome)
+        journal.finalize(range(1, 5))
+        assert journal.write_failure_report(tmp_path / "noted.failed.csv") == 2
+        write_failure_report(results, tmp_path / "read.failed.csv", journal.layout)
+    noted = (tmp_path / "noted.failed.csv").read_bytes()
+    assert noted == (tmp_path / "read.failed.csv").read_bytes()
+    assert b'"vc\r\nsplit"' in noted

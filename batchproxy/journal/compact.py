@@ -8,12 +8,15 @@ temporary file), then each row's latest line is copied in row order with positio
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 from batchproxy import columns
 from batchproxy.errors import UsageError
@@ -27,6 +30,7 @@ __all__ = ["FinalizeResult", "Noted", "RowNumbers", "compact", "status_code", "w
 
 _STATUS_BY_CODE = (None, *Status)
 _CODE_BY_STATUS = {s.value: i for i, s in enumerate(_STATUS_BY_CODE) if s is not None}
+_OK_CODE = _CODE_BY_STATUS[Status.OK.value]
 # How many rows without a line to name in the result; the engine should never produce any.
 _SAMPLE = 20
 
@@ -94,11 +98,17 @@ def _index(path: Path, layout: Layout, index: LineIndex) -> int:
 
 
 def compact(
-    path: Path, layout: Layout, input_rows: Collection[int], noted: Noted | None = None
+    path: Path,
+    layout: Layout,
+    input_rows: Collection[int],
+    noted: Noted | None = None,
+    not_ok: LineIndex | None = None,
 ) -> FinalizeResult:
     """Rewrite ``path`` to hold exactly the latest line of each row in ``input_rows``, in row order.
 
     ``noted``: where the writer put every line of ``path``; without it, ``path`` is read to find out.
+    ``not_ok``: where the lines of rows that are not ok are noted in the new file (for the failure
+    report, which then reads only those).
     """
     counts: Counter[Status] = Counter()
     dropped = 0
@@ -106,12 +116,15 @@ def compact(
         header_length = noted.header_length if noted is not None else _index(path, layout, index)
         with path.open("rb") as source, atomic_replace(path) as out:
             read = source.fileno()
-            out.write(os.pread(read, header_length, 0))
+            written = out.write(os.pread(read, header_length, 0))
             for number, start, length, code in index.latest():
                 if number not in input_rows:
                     dropped += 1
                     continue
                 out.write(os.pread(read, length, start))
+                if not_ok is not None and code != _OK_CODE:
+                    not_ok.note(number, written, written + length, code)
+                written += length
                 status = _STATUS_BY_CODE[code]
                 if status is not None:
                     counts[status] += 1
@@ -133,26 +146,38 @@ def _without_line(input_rows: Collection[int], index: LineIndex) -> Iterator[int
             yield number
 
 
-def write_failure_report(results: Path, report: Path, layout: Layout) -> int:
+def write_failure_report(results: Path, report: Path, layout: Layout, not_ok: LineIndex | None = None) -> int:
     """Write the rows of a finished results file whose status is not ok; returns how many.
 
     Header only when every row is ok (docs/reference.md §7). The service text is copied as the results file
     has it, already spreadsheet-safe; the input cells are copied unchanged. ``row`` is the row number
-    in the input that produced ``results``.
+    in the input that produced ``results``. ``not_ok`` (from ``compact``): where those rows' lines
+    are, so that only they are read; without it the whole file is.
     """
     format_line = LineFormatter()
     kept = len(layout.kept)
     picks = [0 if name == columns.ROW_COLUMN else layout.result_at(name) for name in columns.FAILURE_COLUMNS]
     written = 0
     with results.open("rb") as raw, atomic_replace(report) as out:
-        reader = JournalReader(raw, layout, results)
-        if not reader.read_header():
-            raise UsageError(f"{results} lost its header; cannot write the failure report")
         out.write(format_line(layout.failure_header))
-        status_at = layout.result_at("status")
-        for _start, _end, _number, cells in reader:
-            if cells[status_at] == Status.OK.value:
-                continue
+        for cells in _not_ok_lines(raw, results, layout) if not_ok is None else _noted_lines(raw, not_ok):
             out.write(format_line([*cells[1 : 1 + kept], *(cells[i] for i in picks)]))
             written += 1
     return written
+
+
+def _not_ok_lines(raw: BinaryIO, results: Path, layout: Layout) -> Iterator[list[str]]:
+    reader = JournalReader(raw, layout, results)
+    if not reader.read_header():
+        raise UsageError(f"{results} lost its header; cannot write the failure report")
+    status_at = layout.result_at("status")
+    for _start, _end, _number, cells in reader:
+        if cells[status_at] != Status.OK.value:
+            yield cells
+
+
+def _noted_lines(raw: BinaryIO, not_ok: LineIndex) -> Iterator[list[str]]:
+    """The noted lines, each parsed alone (a line may hold a quoted line break: csv reads it whole)."""
+    for _number, start, length, _code in not_ok.latest():
+        text = os.pread(raw.fileno(), length, start).decode("utf-8")
+        yield next(csv.reader(io.StringIO(text, newline=""), strict=True))
