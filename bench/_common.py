@@ -23,8 +23,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from batchproxy.emulator.process import spawn
-
 __all__ = [
     "HEADER",
     "PACKAGES",
@@ -147,9 +145,10 @@ def spread_text(values: Collection[float], fmt: str = "{:,.0f}") -> str:
     if not values:
         return "–"
     s = spread(values)
-    if len(values) == 1 or s["min"] == s["max"]:
+    low, high = fmt.format(s["min"]), fmt.format(s["max"])
+    if low == high:
         return fmt.format(s["median"])
-    return f"{fmt.format(s['median'])} ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
+    return f"{fmt.format(s['median'])} ({low}–{high})"
 
 
 def pin(pid: int, cpus: set[int]) -> None:
@@ -173,6 +172,10 @@ class Emulator:
 @contextmanager
 def emulator(*options: str) -> Iterator[Emulator]:
     """``batchproxy emulator --auto-create OPTIONS`` on 127.0.0.1; stopped by PID (SIGTERM) on exit."""
+    # Imported here, not at the top: a measuring parent stays small. On Linux a child's peak RSS
+    # (ru_maxrss) starts from its parent's at fork, so a big parent would hide a small child's peak.
+    from batchproxy.emulator.process import spawn  # noqa: PLC0415
+
     with spawn("--auto-create", "--seed", "1", *options) as child:
         yield Emulator(url=child.url, pid=child.pid)
 
