@@ -17,7 +17,8 @@ the file (and the row and column where there is one) and saying what to do.
 Modules, in the order a file goes through them: ``_source`` (a file or a spooled stream),
 ``_reader`` (bytes -> CSV records and the header; ``_diagnose`` says where, when reading fails),
 ``_rules`` (one row's cells -> ``rows.Row`` or problems, with the botocore model's rules),
-``_duplicates`` (the same connector twice, in 8 bytes per row), ``_scan`` (the passes), ``_problems``.
+``_duplicates`` (the same connector twice: a hash per row, spilled to a temporary file past 1 MB),
+``_scan`` (the passes), ``_problems``.
 """
 
 from batchproxy.input._problems import InvalidRow, Problem
