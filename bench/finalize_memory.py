@@ -14,6 +14,7 @@ Writes ``bench/out/finalize_memory.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -51,7 +52,7 @@ def child(rows: int, directory: Path) -> dict[str, float]:
     started = time.perf_counter()
     with Journal.open(directory / "input.results.csv", HEADER, OpenMode.NEW) as journal:
         window: list[int] = []
-        for number in [*range(1, rows + 1), *([0] * WINDOW)]:
+        for number in itertools.chain(range(1, rows + 1), itertools.repeat(0, WINDOW)):  # no list: RSS
             if number:
                 window.append(number)
             if window and (len(window) >= WINDOW or not number):
