@@ -373,7 +373,7 @@ def phase_table(client_phases: dict[str, list[list[dict[str, Any]]]]) -> str:
             lines.append(
                 [
                     CLIENT_TITLES[client],
-                    f"{first['from_s']:.0f} s –",
+                    f"from {first['from_s']:.0f} s",
                     f"{first['capacity_per_s']:g}",
                     spread_text([p["goodput_per_s"] for p in same]),
                     spread_text([p["goodput_of_capacity"] for p in same], "{:.2f}"),
