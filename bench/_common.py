@@ -108,7 +108,8 @@ def environment(source: Path | None = None) -> dict[str, Any]:
     return {
         "source": str(source),
         "commit": git("rev-parse", "HEAD") or "(not a git checkout)",
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        # Results files under bench/out do not make the measured code dirty.
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/out")),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
         "cpus": os.cpu_count(),
