@@ -198,7 +198,9 @@ def run_measured(
     """Run ``command`` to completion (SIGKILL after ``timeout`` s); its own CPU time and peak RSS.
 
     stdout and stderr go to ``log`` (a file, so a chatty child can never block on a full pipe).
-    ``cpus``: the cores the child may run on (inherited by its threads), None for any.
+    ``cpus``: the cores the child may run on (inherited by its threads), None for any. The child runs
+    in ``log``'s directory: ``python -m batchproxy`` puts its working directory first on ``sys.path``,
+    so a child started inside a checkout would run that checkout whatever ``PYTHONPATH`` names.
     """
     started = time.monotonic()
     with log.open("wb") as sink:
@@ -208,6 +210,7 @@ def run_measured(
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            cwd=log.parent,
         )
         if cpus is not None:
             os.sched_setaffinity(process.pid, cpus)  # before it has done more than start Python
