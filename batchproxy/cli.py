@@ -16,15 +16,14 @@ import click
 
 from batchproxy import __version__
 from batchproxy.config import DEFAULTS, RunConfig, WaveConfig
-from batchproxy.emulator.command import emulator_command
 from batchproxy.engine.rollout import parse_duration
 from batchproxy.errors import BatchproxyError, UsageError
 from batchproxy.exit_codes import ExitCode
 from batchproxy.insecure import refuse_plain_http
 from batchproxy.job import run as run_job
 from batchproxy.job import validate as validate_input
+from batchproxy.lazy_group import LazyGroup
 from batchproxy.logs import configure, get_logger
-from batchproxy.merge_command import merge_command
 from batchproxy.operations import (
     DeleteSetting,
     Operation,
@@ -33,7 +32,7 @@ from batchproxy.operations import (
     RestoreSetting,
     refuse_undeletable,
 )
-from batchproxy.report.command import events_option, report_command
+from batchproxy.report.command import events_option
 from batchproxy.setting_choice import choose_setting
 from batchproxy.settings import SETTINGS, Setting
 from batchproxy.shard import ShardSpec, parse_shard, shard_path
@@ -52,15 +51,18 @@ _setting_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="batchproxy")
 def main() -> None:
     """Apply Chime SDK Voice Connector settings in bulk: rate-limited, retried, resumable."""
 
 
-main.add_command(emulator_command)
-main.add_command(merge_command)
-main.add_command(report_command)
+# Imported only when run (lazy_group): `batchproxy run` needs none of them.
+main.add_lazy_command("emulator", "batchproxy.emulator.command:emulator_command")
+main.add_lazy_command("merge", "batchproxy.merge_command:merge_command")
+main.add_lazy_command("report", "batchproxy.report.command:report_command")
 
 
 def run_command_line() -> int:

@@ -21,6 +21,7 @@ from aiobotocore.session import AioSession
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from batchproxy import model
+from batchproxy.client_tuning import cache_user_agent
 from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
 from batchproxy.principal import Domain, Principal, Role
@@ -131,6 +132,8 @@ class ClientPool:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             http_session_cls=_OneShotHTTPSession,
+            # The input pass already checked every value against the same model (client_tuning).
+            parameter_validation=False,
         )
         self._clients: dict[Domain, Any] = {}
         self._lock = anyio.Lock()
@@ -219,7 +222,9 @@ class ClientPool:
             f"creating-client-class.{SERVICE_NAME}", self._shared_methods, unique_id=_SHARED_METHODS_ID
         )
         # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
-        return await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
+        client = await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
+        cache_user_agent(client)
+        return client
 
     async def _session_of(self, principal: Principal, region: str) -> AioSession:
         """An assumed role's session (its first use assumes it: ``CredentialsRefused`` when refused),

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from batchproxy.assume import AssumedRoles
 from batchproxy.clients import ClientPool
 from batchproxy.config import RunConfig
-from batchproxy.emulator import EmulatorConfig, serve
 from batchproxy.principal import Domain, Role
 from batchproxy.profiles import AwsProfiles
 from batchproxy.rows import Row
@@ -105,6 +104,9 @@ async def endpoint(
                 await clients.check_credentials(domain)
             yield Endpoint(clients=clients, url=None)
         return
+    # Imported only for --emulate: the emulator's web app is a third of start-up for everyone else.
+    from batchproxy.emulator import EmulatorConfig, serve  # noqa: PLC0415
+
     seed = tuple(sorted(targets.connectors))
     emulated = EmulatorConfig(connectors=seed, account_connectors=tuple(sorted(targets.account_connectors)))
     async with serve(emulated) as emulator:

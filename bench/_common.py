@@ -10,28 +10,40 @@ from __future__ import annotations
 import csv
 import json
 import os
+import platform
 import signal
+import statistics
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from batchproxy.emulator.process import spawn
-
 __all__ = [
     "HEADER",
+    "PACKAGES",
+    "REPO",
     "Child",
     "Emulator",
     "aws_env",
     "emulator",
+    "environment",
+    "interleaved",
+    "pin",
     "quantile",
     "run_measured",
+    "spread",
+    "spread_text",
     "write_input",
 ]
+
+REPO = Path(__file__).resolve().parents[1]
+# What a results file names the versions of: everything on the request path of batchproxy and the loop.
+PACKAGES = ("botocore", "aiobotocore", "aioboto3", "boto3", "aiohttp", "anyio", "tenacity")
 
 HEADER = [
     "VoiceConnectorId",
@@ -78,6 +90,74 @@ def write_input(path: Path, rows: int) -> Path:
     return path
 
 
+def environment(source: Path | None = None) -> dict[str, Any]:
+    """What a results file must say to be re-runnable: commit, versions, machine and its load.
+
+    ``source``: the checkout measured; by default the one ``batchproxy`` is imported from (which is not
+    this script's when ``PYTHONPATH`` points at another checkout for a before/after comparison).
+    """
+    if source is None:
+        import batchproxy  # noqa: PLC0415 -- only to find where it comes from
+
+        source = Path(batchproxy.__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    return {
+        "source": str(source),
+        "commit": git("rev-parse", "HEAD") or "(not a git checkout)",
+        # Results files under bench/out do not make the measured code dirty.
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/out")),
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def interleaved(items: Sequence[str], reps: int) -> Iterator[tuple[int, str]]:
+    """(repetition, item) with the order rotated each repetition, so a slow spell of a shared machine
+    falls on every item alike and neither side of a pair is always first."""
+    for rep in range(reps):
+        shift = rep % len(items)
+        for item in [*items[shift:], *items[:shift]]:
+            yield rep, item
+
+
+def spread(values: Collection[float]) -> dict[str, float]:
+    """Median, min and max (nan for none)."""
+    if not values:
+        return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def spread_text(values: Collection[float], fmt: str = "{:,.0f}") -> str:
+    """``median (min-max)`` (an en dash in the text), or the value alone when all are the same."""
+    if not values:
+        return "–"
+    s = spread(values)
+    low, high = fmt.format(s["min"]), fmt.format(s["max"])
+    if low == high:
+        return fmt.format(s["median"])
+    return f"{fmt.format(s['median'])} ({low}–{high})"
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep every thread of ``pid`` on ``cpus`` (``--pin``: emulator and client on separate cores)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cpus)
+
+
 @dataclass
 class Emulator:
     url: str
@@ -93,6 +173,10 @@ class Emulator:
 @contextmanager
 def emulator(*options: str) -> Iterator[Emulator]:
     """``batchproxy emulator --auto-create OPTIONS`` on 127.0.0.1; stopped by PID (SIGTERM) on exit."""
+    # Imported here, not at the top: a measuring parent stays small. On Linux a child's peak RSS
+    # (ru_maxrss) starts from its parent's at fork, so a big parent would hide a small child's peak.
+    from batchproxy.emulator.process import spawn  # noqa: PLC0415
+
     with spawn("--auto-create", "--seed", "1", *options) as child:
         yield Emulator(url=child.url, pid=child.pid)
 
@@ -108,16 +192,28 @@ class Child:
     stderr_tail: str
 
 
-def run_measured(command: Sequence[str], *, env: dict[str, str], timeout: float, log: Path) -> Child:
+def run_measured(
+    command: Sequence[str], *, env: dict[str, str], timeout: float, log: Path, cpus: set[int] | None = None
+) -> Child:
     """Run ``command`` to completion (SIGKILL after ``timeout`` s); its own CPU time and peak RSS.
 
     stdout and stderr go to ``log`` (a file, so a chatty child can never block on a full pipe).
+    ``cpus``: the cores the child may run on (inherited by its threads), None for any. The child runs
+    in ``log``'s directory: ``python -m batchproxy`` puts its working directory first on ``sys.path``,
+    so a child started inside a checkout would run that checkout whatever ``PYTHONPATH`` names.
     """
     started = time.monotonic()
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            list(command), env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            list(command),
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=log.parent,
         )
+        if cpus is not None:
+            os.sched_setaffinity(process.pid, cpus)  # before it has done more than start Python
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)

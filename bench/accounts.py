@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import Child, aws_env, emulator, run_measured
-from domains import PROFILES, REGIONS, environment, write_aws_files
+from _common import Child, aws_env, emulator, environment, run_measured
+from domains import PROFILES, REGIONS, write_aws_files
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"

@@ -1,13 +1,20 @@
 """batchproxy against the clients a user would write instead, on the same input, against the emulator.
 
     python bench/compare.py [--scenario a|b|c|d|all] [--rows N] [--clients batchproxy,aiohttp,...]
+                            [--reps 5] [--pin]
 
 Scenarios (issue 6):
   a  emulator capacity 100/s, client ceiling 1,000/s, 5,000 rows
   b  capacity 100/s, 30/s from t=20 s, 150/s from t=40 s (``--rate-schedule``), 5,000 rows (~60 s)
-  c  no capacity limit: pure client overhead, 10,000 rows, batchproxy ``--rate 0 --concurrency 64``
+  c  no capacity limit: pure client overhead, 5,000 rows, batchproxy ``--rate 0 --concurrency 64``
   d  memory: ``batchproxy validate`` at 100k and 1M rows, and a ``--rate 0`` run at 20k and 100k rows
-     (the 1M-row run only with ``--scenario d``: it takes several minutes)
+     (the 1M-row run only with ``--scenario d``: it takes about 15 minutes, and runs once)
+
+Every scenario runs ``--reps`` repetitions (5 by default), interleaved: each repetition runs every
+client once, in an order rotated from the last, so a slow spell of the shared machine falls on all of
+them alike. Tables give the median and (min-max) over the repetitions; in (c) the ratios to the
+aioboto3 loop are taken within each repetition (a pair run back to back) and then summarised.
+``--pin`` puts the emulator on core 0 and the client on core 1.
 
 Every (scenario, client) gets a fresh emulator subprocess (so its rate schedule starts with the
 client) and a fresh client process, whose CPU seconds and peak RSS are the kernel's accounting of
@@ -32,7 +39,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import Child, aws_env, emulator, quantile, run_measured, write_input
+from _common import (
+    Child,
+    aws_env,
+    emulator,
+    environment,
+    interleaved,
+    pin,
+    quantile,
+    run_measured,
+    spread,
+    spread_text,
+    write_input,
+)
 from chart_svg import write_chart
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -84,7 +103,7 @@ SCENARIOS = {
     "c": Scenario(
         name="c",
         title="(c) no capacity limit: client overhead",
-        rows=10000,
+        rows=5000,
         emulator_args=("--rate", "0"),
         schedule=((0, 0),),
         batchproxy_rate=0,
@@ -215,13 +234,23 @@ def phases(measured: Measured, schedule: Sequence[tuple[float, float]]) -> list[
 # -- running the clients -------------------------------------------------------------------------------
 
 
-def run_client(client: str, scenario: Scenario, input_path: Path, work: Path) -> Measured:
+EMULATOR_CPUS, CLIENT_CPUS = {0}, {1}  # with --pin
+
+
+def run_client(
+    client: str, scenario: Scenario, input_path: Path, work: Path, *, pinned: bool = False
+) -> Measured:
+    cpus = CLIENT_CPUS if pinned else None
     with emulator(*scenario.emulator_args) as emu:
+        if pinned:
+            pin(emu.pid, EMULATOR_CPUS)
         load_before = os.getloadavg()[0]
         if client == "batchproxy":
-            ok, latencies, errors, child = _run_batchproxy(emu.url, scenario, input_path, work)
+            ok, latencies, errors, child = _run_batchproxy(emu.url, scenario, input_path, work, cpus=cpus)
         else:
-            ok, latencies, errors, child = _run_alternative(client, emu.url, scenario, input_path, work)
+            ok, latencies, errors, child = _run_alternative(
+                client, emu.url, scenario, input_path, work, cpus=cpus
+            )
         load_after = os.getloadavg()[0]
         stats = emu.stats(arrivals=True)
     origin = stats["started_at"]
@@ -241,7 +270,7 @@ def run_client(client: str, scenario: Scenario, input_path: Path, work: Path) ->
 
 
 def _run_batchproxy(
-    url: str, scenario: Scenario, input_path: Path, work: Path
+    url: str, scenario: Scenario, input_path: Path, work: Path, *, cpus: set[int] | None
 ) -> tuple[int, list[float], dict[str, int], Child]:
     results, failures = work / "batchproxy.results.csv", work / "batchproxy.failed.csv"
     command = [sys.executable, "-m", "batchproxy", "run", str(input_path), "--endpoint-url", url]
@@ -249,7 +278,8 @@ def _run_batchproxy(
     command += ["--concurrency", str(scenario.concurrency), "--force", "--log-format", "json"]
     command += ["--results", str(results), "--failures", str(failures)]
     results.unlink(missing_ok=True)  # never read an earlier run's file
-    child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=work / "batchproxy.log")
+    log = work / "batchproxy.log"
+    child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=log, cpus=cpus)
     if child.exit_code not in (0, 1) or not results.exists():
         raise RuntimeError(f"batchproxy run failed (exit {child.exit_code}):\n{child.stderr_tail}")
     ok, latencies, errors = 0, [], dict[str, int]()
@@ -264,13 +294,14 @@ def _run_batchproxy(
 
 
 def _run_alternative(
-    client: str, url: str, scenario: Scenario, input_path: Path, work: Path
+    client: str, url: str, scenario: Scenario, input_path: Path, work: Path, *, cpus: set[int] | None
 ) -> tuple[int, list[float], dict[str, int], Child]:
     out = work / f"{client}.json"
     out.unlink(missing_ok=True)
     command = [sys.executable, str(ALT_CLIENTS), client, "--url", url, "--input", str(input_path)]
     command += ["--concurrency", str(scenario.concurrency), "--out", str(out)]
-    child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=work / f"{client}.log")
+    log = work / f"{client}.log"
+    child = run_measured(command, env=aws_env(), timeout=scenario.timeout, log=log, cpus=cpus)
     if not out.exists():
         raise RuntimeError(f"{client} wrote no results (exit {child.exit_code}):\n{child.stderr_tail}")
     body = json.loads(out.read_text(encoding="utf-8"))
@@ -280,65 +311,88 @@ def _run_alternative(
 # -- tables --------------------------------------------------------------------------------------------
 
 
-def _num(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
-
-
 def markdown(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
     rule = ["---" if i == 0 else "---:" for i in range(len(header))]
     rows = [header, rule, *lines]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
 
 
-def rate_table(summaries: Sequence[dict[str, Any]], *, overhead: bool) -> str:
+def _column(runs: Sequence[dict[str, Any]], key: str) -> list[float]:
+    return [r[key] for r in runs if r.get(key) is not None]
+
+
+def pair_ratios(by_client: dict[str, list[dict[str, Any]]], key: str) -> dict[str, list[float]]:
+    """Each client's ``key`` over the aioboto3 loop's in the same repetition (a pair run back to back)."""
+    base = {r["rep"]: r[key] for r in by_client.get("aioboto3", [])}
+    return {
+        client: [r[key] / base[r["rep"]] for r in runs if base.get(r["rep"])]
+        for client, runs in by_client.items()
+    }
+
+
+def rate_table(by_client: dict[str, list[dict[str, Any]]], *, overhead: bool) -> str:
     header = ["client", "rows ok", "requests", "429 share", "goodput/s"]
-    header += ["rows/s (wall)", "vs aioboto3"] if overhead else ["of capacity"]
+    header += ["rows/s (wall)", "vs aioboto3", "CPU vs aioboto3"] if overhead else ["of capacity"]
     header += ["p50 ms", "p99 ms", "CPU s/1k rows", "peak RSS MB", "wall s"]
-    baseline = next((s["rows_ok_per_s"] for s in summaries if s["client"] == "aioboto3"), None)
+    speed = pair_ratios(by_client, "rows_ok_per_s")
+    cpu = pair_ratios(by_client, "cpu_s_per_1k_rows")
     lines = []
-    for s in summaries:
-        cells = [CLIENT_TITLES[s["client"]], f"{s['ok']:,}/{s['rows']:,}", f"{s['requests']:,}"]
-        cells += [f"{s['throttle_share']:.1%}", _num(s["goodput_per_s"])]
+    for client, runs in by_client.items():
+        rows = runs[0]["rows"]
+        cells = [CLIENT_TITLES[client], spread_text(_column(runs, "ok")) + f"/{rows:,}"]
+        cells += [
+            spread_text(_column(runs, "requests")),
+            spread_text(_column(runs, "throttle_share"), "{:.1%}"),
+        ]
+        cells += [spread_text(_column(runs, "goodput_per_s"))]
         if overhead:
-            share = s["rows_ok_per_s"] / baseline if baseline else None
-            cells += [_num(s["rows_ok_per_s"]), "–" if share is None else f"{share:.0%}"]
+            cells += [spread_text(_column(runs, "rows_ok_per_s"))]
+            cells += [spread_text(speed[client], "{:.2f}×"), spread_text(cpu[client], "{:.2f}×")]
         else:
-            cells += ["–" if s["goodput_of_capacity"] is None else f"{s['goodput_of_capacity']:.2f}"]
-        cells += [_num(s["p50_ms"]), _num(s["p99_ms"]), _num(s["cpu_s_per_1k_rows"], 2)]
-        cells += [_num(s["peak_rss_mb"]), _num(s["wall_s"], 1)]
+            cells += [spread_text(_column(runs, "goodput_of_capacity"), "{:.2f}")]
+        cells += [spread_text(_column(runs, "p50_ms")), spread_text(_column(runs, "p99_ms"))]
+        cells += [spread_text(_column(runs, "cpu_s_per_1k_rows"), "{:.2f}")]
+        cells += [spread_text(_column(runs, "peak_rss_mb")), spread_text(_column(runs, "wall_s"), "{:.1f}")]
         lines.append(cells)
     return markdown(header, lines)
 
 
-def phase_table(client_phases: dict[str, list[dict[str, Any]]]) -> str:
+def phase_table(client_phases: dict[str, list[list[dict[str, Any]]]]) -> str:
+    """One line per client and capacity phase, each figure over the repetitions."""
     header = ["client", "phase", "capacity/s", "goodput/s", "of capacity", "429 share"]
     header += ["429 share, first 10 s", "s to ≥ 90% of capacity"]
     lines = []
-    for client, found in client_phases.items():
-        for phase in found:
-            settle = phase["seconds_to_within_10pct"]
+    for client, reps in client_phases.items():
+        for index, first in enumerate(reps[0] if reps else []):
+            same = [rep[index] for rep in reps if index < len(rep)]
+            settles = [p["seconds_to_within_10pct"] for p in same]
+            found = [s for s in settles if s is not None]
+            settle = spread_text(found, "{:.0f}") + (
+                f", never in {settles.count(None)}" if None in settles else ""
+            )
             lines.append(
                 [
                     CLIENT_TITLES[client],
-                    f"{phase['from_s']:.0f}–{phase['to_s']:.0f} s",
-                    f"{phase['capacity_per_s']:g}",
-                    _num(phase["goodput_per_s"]),
-                    f"{phase['goodput_of_capacity']:.2f}",
-                    f"{phase['throttle_share']:.1%}",
-                    f"{phase['throttle_share_first_10s']:.1%}",
-                    "never" if settle is None else ("–" if phase["from_s"] == 0 else str(settle)),
+                    f"from {first['from_s']:.0f} s",
+                    f"{first['capacity_per_s']:g}",
+                    spread_text([p["goodput_per_s"] for p in same]),
+                    spread_text([p["goodput_of_capacity"] for p in same], "{:.2f}"),
+                    spread_text([p["throttle_share"] for p in same], "{:.1%}"),
+                    spread_text([p["throttle_share_first_10s"] for p in same], "{:.1%}"),
+                    "–" if first["from_s"] == 0 else settle,
                 ]
             )
     return markdown(header, lines)
 
 
-def environment() -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
-        "load_avg_1m_at_start": os.getloadavg()[0],
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-    }
+def provenance(env: dict[str, Any], reps: int, loads: Sequence[float]) -> str:
+    packages = ", ".join(f"{name} {version}" for name, version in env["packages"].items())
+    dirty = " (uncommitted changes)" if env["dirty"] else ""
+    return (
+        f"Median (min–max) of {reps} interleaved repetitions. Commit {env['commit'][:10]}{dirty}, "
+        f"Python {env['python']}, {packages}; {env['cpus']} CPUs, load average (1 min) before each "
+        f"client {spread_text(loads, '{:.2f}')}."
+    )
 
 
 def emit(name: str, text: str, raw: dict[str, Any]) -> None:
@@ -351,29 +405,45 @@ def emit(name: str, text: str, raw: dict[str, Any]) -> None:
 # -- scenarios -----------------------------------------------------------------------------------------
 
 
-def rate_scenario(scenario: Scenario, clients: Sequence[str], work: Path) -> None:
+@dataclass(frozen=True)
+class Options:
+    reps: int
+    pinned: bool
+
+
+def rate_scenario(scenario: Scenario, clients: Sequence[str], work: Path, options: Options) -> None:
     env = environment()
     input_path = write_input(work / f"input-{scenario.name}.csv", scenario.rows)
-    measured = []
-    for client in clients:
-        print(f"  [{scenario.name}] {client} …", file=sys.stderr, flush=True)
-        measured.append(run_client(client, scenario, input_path, work))
-    summaries = [m.summary(scenario.schedule) for m in measured]
+    by_client: dict[str, list[dict[str, Any]]] = {client: [] for client in clients}
+    client_phases: dict[str, list[list[dict[str, Any]]]] = {client: [] for client in clients}
+    for rep, client in interleaved(clients, options.reps):
+        print(f"  [{scenario.name}] rep {rep + 1}/{options.reps} {client} …", file=sys.stderr, flush=True)
+        measured = run_client(client, scenario, input_path, work, pinned=options.pinned)
+        by_client[client].append({"rep": rep, **measured.summary(scenario.schedule)})
+        if scenario.name == "b":
+            client_phases[client].append(phases(measured, scenario.schedule))
+            if rep == 0:  # the charts show the first repetition of each client
+                name = "scenario_b.svg" if client == "batchproxy" else f"scenario_b_{client}.svg"
+                write_chart(OUT / name, series(measured), scenario.schedule, CLIENT_TITLES[client])
     overhead = scenario.name == "c"
-    loads = ", ".join(f"{s['client']} {s['load_before']:.2f}" for s in summaries)
+    loads = [r["load_before"] for runs in by_client.values() for r in runs]
     text = f"### {scenario.title}: {scenario.rows:,} rows, concurrency {scenario.concurrency}\n\n"
-    text += rate_table(summaries, overhead=overhead)
-    text += f"\n\nLoad average (1 min) before each client: {loads}.\n"
-    raw: dict[str, Any] = {"scenario": scenario.name, "environment": env, "clients": summaries}
+    text += rate_table(by_client, overhead=overhead)
+    text += "\n\n" + provenance(env, options.reps, loads) + "\n"
+    raw: dict[str, Any] = {
+        "scenario": scenario.name,
+        "environment": env | {"load_average_at_end": os.getloadavg(), "pinned": options.pinned},
+        "reps": options.reps,
+        "clients": by_client,
+    }
+    if overhead:
+        raw["vs_aioboto3"] = {
+            key: {c: spread(v) for c, v in pair_ratios(by_client, key).items()}
+            for key in ("rows_ok_per_s", "cpu_s_per_1k_rows")
+        }
     if scenario.name == "b":
-        client_phases = {m.client: phases(m, scenario.schedule) for m in measured}
         text += "\nPer phase:\n\n" + phase_table(client_phases) + "\n"
         raw["phases"] = client_phases
-        raw["series"] = {m.client: series(m) for m in measured}
-        # scenario_b.svg is batchproxy's; each alternative gets its own for contrast.
-        for m in measured:
-            name = "scenario_b.svg" if m.client == "batchproxy" else f"scenario_b_{m.client}.svg"
-            write_chart(OUT / name, series(m), scenario.schedule, CLIENT_TITLES[m.client])
     emit(scenario.name, text, raw)
 
 
@@ -385,54 +455,69 @@ def series(measured: Measured) -> dict[str, list[int]]:
     }
 
 
-def memory_scenario(sizes_validate: Sequence[int], sizes_run: Sequence[int], work: Path) -> None:
+def memory_scenario(
+    sizes_validate: Sequence[int], sizes_run: Sequence[int], work: Path, options: Options
+) -> None:
+    """Each step ``reps`` times, interleaved across sizes; the 1,000,000-row run only once (~15 min)."""
     env = environment()
-    results = []
-    for rows in sorted({*sizes_validate, *sizes_run}):
-        input_path = write_input(work / f"input-d-{rows}.csv", rows)
-        if rows in sizes_validate:
-            command = [sys.executable, "-m", "batchproxy", "validate", str(input_path)]
-            print(f"  [d] validate {rows:,} …", file=sys.stderr, flush=True)
-            child = run_measured(command, env=aws_env(), timeout=600, log=work / "validate.log")
-            if child.exit_code != 0:
-                raise RuntimeError(
-                    f"batchproxy validate failed (exit {child.exit_code}):\n{child.stderr_tail}"
-                )
-            results.append(_memory_line("validate", rows, rows if child.exit_code == 0 else 0, child))
-        if rows in sizes_run:
-            scenario = Scenario(
-                name="d",
-                title="",
-                rows=rows,
-                emulator_args=("--rate", "0"),
-                schedule=((0, 0),),
-                batchproxy_rate=0,
-                concurrency=64,
-                timeout=3600,
-            )
-            print(f"  [d] run {rows:,} …", file=sys.stderr, flush=True)
-            measured = run_client("batchproxy", scenario, input_path, work)
-            results.append(_memory_line("run --rate 0", rows, measured.ok, measured.child))
-        input_path.unlink()
-    header = ["step", "rows", "rows ok", "wall s", "rows/s", "CPU s/1k rows", "peak RSS MB"]
-    lines = [
-        [
-            r["step"],
-            f"{r['rows']:,}",
-            f"{r['ok']:,}",
-            _num(r["wall_s"], 1),
-            _num(r["rows"] / r["wall_s"]),
-            _num(r["cpu_s"] / r["rows"] * 1000, 2),
-            _num(r["peak_rss_mb"], 1),
-        ]
-        for r in results
-    ]
+    sizes = sorted({*sizes_validate, *sizes_run})
+    inputs = {rows: write_input(work / f"input-d-{rows}.csv", rows) for rows in sizes}
+    steps = [("validate", rows) for rows in sizes if rows in sizes_validate]
+    steps += [("run --rate 0", rows) for rows in sizes if rows in sizes_run]
+    results: dict[str, list[dict[str, Any]]] = {f"{step} {rows}": [] for step, rows in steps}
+    labels = list(results)
+    for rep, label in interleaved(labels, options.reps):
+        step, rows = label.rsplit(" ", 1)[0], int(label.rsplit(" ", 1)[1])
+        if step.startswith("run") and rows >= 1_000_000 and rep > 0:
+            continue
+        print(f"  [d] rep {rep + 1}/{options.reps} {label} …", file=sys.stderr, flush=True)
+        results[label].append(_memory_step(step, rows, inputs[rows], work, options))
+    for path in inputs.values():
+        path.unlink()
+    header = ["step", "rows", "runs", "rows ok", "wall s", "rows/s", "CPU s/1k rows", "peak RSS MB"]
+    lines = []
+    for label, runs in results.items():
+        step, rows = label.rsplit(" ", 1)[0], int(label.rsplit(" ", 1)[1])
+        lines.append(
+            [
+                step,
+                f"{rows:,}",
+                str(len(runs)),
+                spread_text([r["ok"] for r in runs]),
+                spread_text([r["wall_s"] for r in runs], "{:,.1f}"),
+                spread_text([rows / r["wall_s"] for r in runs]),
+                spread_text([r["cpu_s"] / rows * 1000 for r in runs], "{:.2f}"),
+                spread_text([r["peak_rss_mb"] for r in runs], "{:.1f}"),
+            ]
+        )
+    loads = [r["load_before"] for runs in results.values() for r in runs]
     text = "### (d) memory at scale (batchproxy only)\n\n" + markdown(header, lines)
-    text += f"\n\nLoad average (1 min) at start: {env['load_avg_1m_at_start']:.2f}.\n"
-    emit("d", text, {"scenario": "d", "environment": env, "steps": results})
+    text += "\n\n" + provenance(env, options.reps, loads) + "\n"
+    emit("d", text, {"scenario": "d", "environment": env, "reps": options.reps, "steps": results})
 
 
-def _memory_line(step: str, rows: int, ok: int, child: Child) -> dict[str, Any]:
+def _memory_step(step: str, rows: int, input_path: Path, work: Path, options: Options) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    if step == "validate":
+        command = [sys.executable, "-m", "batchproxy", "validate", str(input_path)]
+        cpus = CLIENT_CPUS if options.pinned else None
+        child = run_measured(command, env=aws_env(), timeout=600, log=work / "validate.log", cpus=cpus)
+        if child.exit_code != 0:
+            raise RuntimeError(f"batchproxy validate failed (exit {child.exit_code}):\n{child.stderr_tail}")
+        ok = rows
+    else:
+        scenario = Scenario(
+            name="d",
+            title="",
+            rows=rows,
+            emulator_args=("--rate", "0"),
+            schedule=((0, 0),),
+            batchproxy_rate=0,
+            concurrency=64,
+            timeout=3600,
+        )
+        measured = run_client("batchproxy", scenario, input_path, work, pinned=options.pinned)
+        ok, child = measured.ok, measured.child
     return {
         "step": step,
         "rows": rows,
@@ -441,6 +526,7 @@ def _memory_line(step: str, rows: int, ok: int, child: Child) -> dict[str, Any]:
         "cpu_s": child.cpu_seconds,
         "peak_rss_mb": child.peak_rss_mb,
         "exit_code": child.exit_code,
+        "load_before": load,
     }
 
 
@@ -456,11 +542,16 @@ def main() -> None:
     parser.add_argument(
         "--full", action="store_true", help="d: also run 1,000,000 rows (implied by --scenario d)"
     )
+    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions (default 5)")
+    parser.add_argument("--pin", action="store_true", help="emulator on core 0, client on core 1")
     args = parser.parse_args()
     clients = [c for c in args.clients.split(",") if c]
     unknown = set(clients) - set(CLIENTS)
     if unknown:
         parser.error(f"unknown clients: {', '.join(sorted(unknown))}")
+    if args.reps < 1:
+        parser.error("--reps must be at least 1")
+    options = Options(reps=args.reps, pinned=args.pin and (os.cpu_count() or 1) >= 2)
     chosen = ["a", "b", "c", "d"] if args.scenario == "all" else [args.scenario]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="batchproxy-bench-") as temp:
@@ -469,12 +560,12 @@ def main() -> None:
             if name == "d":
                 full = args.full or args.scenario == "d"
                 runs = [20_000, 100_000, 1_000_000] if full else [20_000, 100_000]
-                memory_scenario([100_000, 1_000_000], runs, work)
+                memory_scenario([100_000, 1_000_000], runs, work, options)
                 continue
             scenario = SCENARIOS[name]
             if args.rows:
                 scenario = Scenario(**{**scenario.__dict__, "rows": args.rows})
-            rate_scenario(scenario, clients, work)
+            rate_scenario(scenario, clients, work, options)
     print(f"\ntotal {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

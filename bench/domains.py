@@ -23,25 +23,21 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from _common import Child, emulator, run_measured
+from _common import Child, emulator, environment, run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 REGIONS = ("us-east-1", "eu-west-2")
 PROFILES = 500  # enough for 1,000 domains; every run reads the same files
 HEADER = ["VoiceConnectorId", "Region", "Profile", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries"]
-PACKAGES = ("botocore", "aiobotocore", "aioboto3", "aiohttp", "anyio")
 
 
 def write_aws_files(directory: Path) -> dict[str, str]:
@@ -121,22 +117,6 @@ def summarize(runs: dict[int, list[Child]]) -> dict[str, Any]:
             if n > 1
         }
     return result
-
-
-def environment(source: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    return {
-        "source": str(source),
-        "commit": git("rev-parse", "HEAD") or "(not a git checkout)",
-        "dirty": bool(git("status", "--porcelain")),
-        "python": platform.python_version(),
-        "packages": {name: metadata.version(name) for name in PACKAGES},
-        "cpus": os.cpu_count(),
-        "load_average_before": os.getloadavg(),
-    }
 
 
 def markdown(result: dict[str, Any], rows: int, reps: int) -> str:

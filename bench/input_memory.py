@@ -6,9 +6,12 @@ a run does, and reports its own peak RSS from ``resource.getrusage``. The ``repe
 every connector twice, the worst case for the duplicate check: every row is a duplicate, every row
 is invalid, and the invalid report is written too.
 
-    python bench/input_memory.py [--sizes 10000,100000,1000000] [--layout unique|repeated|both]
+    python bench/input_memory.py [--sizes 10000,100000,1000000] [--layout unique|repeated|both] [--reps 5]
 
-What to look for: RSS flat from 100k to 1M rows (CONTRACT; issue 6, scenario d: at most 150 MB).
+Sizes and layouts are interleaved within each repetition; the table gives the median and (min-max),
+and ``bench/out/input_memory.json`` / ``.md`` record them with the commit, versions and load.
+
+What to look for: RSS flat from 100k to 1M rows (issue 13: within 5 MB).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
 
 HEADER = ["VoiceConnectorId", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries"]
 HEADER += ["FallBackPhoneNumber", "Disabled", "Region"]
@@ -81,25 +87,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--layout", choices=["unique", "repeated", "both"], default="both")
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child is not None:
         child(options.child)
         return
+    # Only here: the measured child must not pay for the helpers' imports (the emulator's among them).
+    from _common import environment, interleaved, spread_text  # noqa: PLC0415
+
+    env = environment()
     layouts = ["unique", "repeated"] if options.layout == "both" else [options.layout]
     sizes = [int(size) for size in options.sizes.split(",")]
-    print(f"{'layout':<9} {'rows':>9} {'problems':>9} {'scan s':>7} {'total s':>8} {'peak RSS MB':>12}")
+    labels = [f"{layout} {size}" for layout in layouts for size in sizes]
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
     with tempfile.TemporaryDirectory() as scratch:
-        for layout in layouts:
-            for size in sizes:
-                path = Path(scratch) / f"{layout}-{size}.csv"
-                generate(path, size, repeated=layout == "repeated")
-                row = measure(path)
-                print(
-                    f"{layout:<9} {size:>9,} {int(row['problems']):>9,} {row['scan_s']:>7.1f} "
-                    f"{row['total_s']:>8.1f} {row['peak_mb']:>12.1f}",
-                    flush=True,
-                )
+        paths = {}
+        for label in labels:
+            layout, size = label.split()
+            paths[label] = Path(scratch) / f"{layout}-{size}.csv"
+            generate(paths[label], int(size), repeated=layout == "repeated")
+        for rep, label in interleaved(labels, options.reps):
+            runs[label].append(measure(paths[label]) | {"rep": rep})
+            print(f"rep {rep + 1}: {label}: {runs[label][-1]['peak_mb']:.1f} MB", file=sys.stderr, flush=True)
+    lines = [
+        "| layout | rows | problems | scan s | total s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label in labels:
+        layout, size = label.split()
+        done = runs[label]
+        cells = [layout, f"{int(size):,}", spread_text([r["problems"] for r in done])]
+        cells += [spread_text([r["scan_s"] for r in done], "{:.1f}")]
+        cells += [spread_text([r["total_s"] for r in done], "{:.1f}")]
+        cells += [spread_text([r["peak_mb"] for r in done], "{:.1f}")]
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + f"\n\nMedian (min–max) of {options.reps} interleaved repetitions. "
+    text += f"Commit {env['commit'][:10]}, Python {env['python']}; load average (1 min) at start "
+    text += f"{env['load_average_at_start'][0]:.2f}.\n"
+    print(text)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "input_memory.md").write_text(text, encoding="utf-8")
+    raw = {"environment": env, "reps": options.reps, "runs": runs}
+    (OUT / "input_memory.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

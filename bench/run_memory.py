@@ -6,9 +6,14 @@ grandchild: a small wrapper process starts it, waits for it and reports ``RUSAGE
 RSS and CPU time, which are then exactly the batchproxy process's own (not the emulator's, and not
 an earlier size's).
 
-    python bench/run_memory.py [--sizes 10000,200000] [--concurrency 64]
+    python bench/run_memory.py [--sizes 10000,200000] [--concurrency 64] [--reps 5]
 
-What to look for: peak RSS about the same at 10k and 200k rows; every row ok.
+Sizes are interleaved within each repetition (the order rotates); the table gives the median and
+(min-max) over the repetitions, and ``bench/out/run_memory.json`` / ``.md`` record them with the commit,
+versions and load. A size of 500,000 rows or more runs once, whatever ``--reps`` says: 1,000,000 rows
+take about 15 minutes on two cores.
+
+What to look for: peak RSS about the same at every size (issue 13: 1M within 5 MB of 100k); every row ok.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -27,12 +33,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import environment, interleaved, spread, spread_text  # noqa: E402
+
 from tests.e2e.harness import aws_env, emulator  # noqa: E402 -- needs the repository on sys.path
 
 HEADER = ["VoiceConnectorId", "Region", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries"]
 HEADER += ["FallBackPhoneNumber", "Disabled"]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-2", "ap-southeast-2"]
-RUN_TIMEOUT = 900.0  # seconds for one size; 200k rows take a minute or two
+RUN_TIMEOUT = 2400.0  # seconds for one size; 200k rows take a minute or two, 1M about 15 minutes
+ONCE_FROM = 500_000  # rows from which a size runs in one repetition only
+OUT = REPO / "bench" / "out"
 
 
 def generate(path: Path, rows: int) -> None:
@@ -78,11 +88,9 @@ def wrapper(argv: list[str]) -> None:
     print(json.dumps(report))
 
 
-def measure(scratch: Path, size: int, concurrency: int) -> dict[str, Any]:
-    source = scratch / f"input-{size}.csv"
-    generate(source, size)
+def measure(source: Path, size: int, concurrency: int) -> dict[str, Any]:
     with emulator("--auto-create") as emu:
-        argv = ["run", str(source), "--endpoint-url", emu.url, "--region", "us-east-1"]
+        argv = ["run", str(source), "--endpoint-url", emu.url, "--region", "us-east-1", "--force"]
         argv += ["--rate", "0", "--concurrency", str(concurrency), "--log-format", "json"]
         output = subprocess.run(
             [sys.executable, __file__, "--wrap", json.dumps(argv)],
@@ -95,33 +103,78 @@ def measure(scratch: Path, size: int, concurrency: int) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(output)
     if result["exit"] != 0:
         raise SystemExit(f"batchproxy exited {result['exit']} at {size} rows:\n{result.get('stderr', '')}")
-    with (scratch / f"input-{size}.results.csv").open(encoding="utf-8", newline="") as results:
+    with source.with_name(f"input-{size}.results.csv").open(encoding="utf-8", newline="") as results:
         ok = sum(1 for line in csv.DictReader(results) if line["status"] == "ok")
     result.update(rows=size, ok=ok, writes=writes)
     return result
+
+
+def table(sizes: list[int], runs: dict[int, list[dict[str, Any]]]) -> str:
+    lines = [
+        "| rows | runs | rows ok | writes | wall s | CPU s / 1k rows | rows/s | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        done = runs[size]
+        cells = [
+            f"{size:,}",
+            str(len(done)),
+            spread_text([r["ok"] for r in done]),
+            spread_text([r["writes"] for r in done]),
+            spread_text([r["seconds"] for r in done], "{:,.1f}"),
+            spread_text([r["cpu_seconds"] / size * 1000 for r in done], "{:.2f}"),
+            spread_text([size / r["seconds"] for r in done]),
+            spread_text([r["peak_mb"] for r in done], "{:.1f}"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="10000,200000")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--wrap", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.wrap is not None:
         wrapper(json.loads(options.wrap))
         return
-    print(
-        f"{'rows':>9} {'ok':>9} {'writes':>9} {'seconds':>8} {'CPU s':>7} {'rows/s':>8} {'peak RSS MB':>12}"
-    )
+    env = environment()
+    sizes = [int(text) for text in options.sizes.split(",")]
+    runs: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
     with tempfile.TemporaryDirectory(prefix="batchproxy-run-memory-") as scratch:
-        for size in (int(text) for text in options.sizes.split(",")):
-            row = measure(Path(scratch), size, options.concurrency)
+        sources = {}
+        for size in sizes:
+            sources[size] = Path(scratch) / f"input-{size}.csv"
+            generate(sources[size], size)
+        for rep, label in interleaved([str(size) for size in sizes], options.reps):
+            size = int(label)
+            if size >= ONCE_FROM and rep > 0:
+                continue
+            row = measure(sources[size], size, options.concurrency)
+            runs[size].append(row | {"rep": rep})
             print(
-                f"{size:>9,} {int(row['ok']):>9,} {int(row['writes']):>9,} {row['seconds']:>8.1f} "
-                f"{row['cpu_seconds']:>7.1f} "
-                f"{size / row['seconds']:>8.0f} {row['peak_mb']:>12.1f}",
+                f"rep {rep + 1}: {size:>9,} rows, {int(row['ok']):,} ok, {row['seconds']:.1f} s, "
+                f"{row['cpu_seconds']:.1f} CPU s, peak RSS {row['peak_mb']:.1f} MB",
+                file=sys.stderr,
                 flush=True,
             )
+    text = f"`batchproxy run --rate 0 --concurrency {options.concurrency}`, four regions, whole process.\n\n"
+    text += table(sizes, runs) + "\n\n"
+    text += f"Median (min–max) of up to {options.reps} interleaved repetitions (sizes from "
+    text += f"{ONCE_FROM:,} rows once). Commit {env['commit'][:10]}, Python {env['python']}; "
+    text += f"load average (1 min) at start {env['load_average_at_start'][0]:.2f}.\n"
+    print(text)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "run_memory.md").write_text(text, encoding="utf-8")
+    raw = {
+        "environment": env | {"load_average_at_end": os.getloadavg()},
+        "reps": options.reps,
+        "runs": {str(size): runs[size] for size in sizes},
+        "peak_rss_mb": {str(size): spread([r["peak_mb"] for r in runs[size]]) for size in sizes},
+    }
+    (OUT / "run_memory.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

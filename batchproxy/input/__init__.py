@@ -20,8 +20,8 @@ Modules, in the order a file goes through them: ``_source`` (a file or a spooled
 ``_reader`` (bytes -> CSV records and the header; ``_diagnose`` says where, when reading fails),
 ``_rules`` (one row's cells -> ``rows.Row`` or problems: the connector's columns here, the chosen
 setting's through ``_setting_cells`` and ``batchproxy.settings``, default the proxy; ``_roles`` for the
-AccountId/RoleArn columns),
-``_duplicates`` (the same connector twice, in 8 bytes per row), ``_scan`` (the passes), ``_problems``.
+AccountId/RoleArn columns), ``_duplicates`` (the same connector twice: a hash per row, spilled to a
+temporary file past 1 MB), ``_scan`` (the passes), ``_problems``.
 """
 
 from batchproxy.input._problems import InvalidRow, Problem

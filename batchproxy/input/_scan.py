@@ -1,10 +1,10 @@
 """Validate a whole input file in one streaming pass, then stream its rows again for the engine.
 
 Memory does not grow with the rows' contents: a pass holds one record at a time, and what a scan keeps
-is a 64-bit hash per row until duplicates are settled, one bit per row for "invalid", and the 20
-problems shown on stderr. The invalid report and the ``InvalidRow``s are derived again from the file
-when asked for, instead of keeping every problem; the file's size and mtime guard against it having
-changed in between.
+is a 64-bit hash per row until duplicates are settled (on disk past 1 MB: ``_duplicates``), one bit
+per row for "invalid", and the 20 problems shown on stderr. The invalid report and the ``InvalidRow``s
+are derived again from the file when asked for, instead of keeping every problem; the file's size and
+mtime guard against it having changed in between.
 """
 
 from __future__ import annotations

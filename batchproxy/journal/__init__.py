@@ -14,7 +14,8 @@
     ResumePlan(state)                   both, a row at a time, kept at one byte per row
 
 Modules: ``layout`` (line shape, spreadsheet safety), ``reader`` (parsing, torn tails), ``state``,
-``resume``, ``writer``, ``compact`` (finalize, failure report), ``lock``, ``meta`` (sidecar), ``files``.
+``resume``, ``writer``, ``compact`` (finalize, failure report), ``line_index`` (each row's latest line in
+row order, as sorted runs spilled to a temporary file: flat memory), ``lock``, ``meta`` (sidecar), ``files``.
 """
 
 from batchproxy.journal.compact import FinalizeResult, RowNumbers

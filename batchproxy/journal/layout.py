@@ -32,6 +32,8 @@ def spreadsheet_safe(text: str) -> str:
     otherwise evaluate the cell as a formula. Phone numbers stay: these files are 0600 and hold the
     input's numbers anyway. Never applied to input values, which round-trip unchanged.
     """
+    if not text:
+        return text  # most service cells are empty (no error): nothing to redact or escape
     text = redact_secrets(text)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
@@ -40,8 +42,10 @@ def iso_utc(moment: datetime) -> str:
     """``2026-11-26T17:30:00.123Z``; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    elif moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat is C code, strftime-style formatting is not: one of these per results line.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class LineFormatter:
@@ -148,15 +152,15 @@ def outcome_cells(outcome: Outcome, fingerprint: str) -> list[str]:
         "finished_at": iso_utc(finished),
         "failure_kind": "" if outcome.failure_kind is None else outcome.failure_kind.value,
         "fingerprint": fingerprint,
-    }
-    service = {
-        "error_code": outcome.error_code,
-        "error_message": outcome.error_message,
-        "request_id": outcome.request_id,
+        # Text from the service: credentials removed, never read as a formula.
+        "error_code": spreadsheet_safe(outcome.error_code),
+        "error_message": spreadsheet_safe(outcome.error_message),
+        "request_id": spreadsheet_safe(outcome.request_id),
     }
     # Any other result column (``previous_state`` today) is operation-specific text from ``extra``,
     # which came from the service too.
+    extra = outcome.extra
     return [
-        ours[name] if name in ours else spreadsheet_safe(service.get(name, outcome.extra.get(name, "")))
+        ours[name] if name in ours else spreadsheet_safe(extra.get(name, ""))
         for name in columns.RESULT_COLUMNS
     ]

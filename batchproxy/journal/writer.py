@@ -22,9 +22,10 @@ import anyio
 import anyio.to_thread
 
 from batchproxy.errors import UsageError
-from batchproxy.journal.compact import FinalizeResult, compact, write_failure_report
+from batchproxy.journal.compact import FinalizeResult, Noted, compact, status_code, write_failure_report
 from batchproxy.journal.files import fsync_directory, open_private, translated, write_all
 from batchproxy.journal.layout import Layout, LineFormatter
+from batchproxy.journal.line_index import LineIndex
 from batchproxy.journal.lock import ResultsLock
 from batchproxy.journal.meta import discard_meta
 from batchproxy.journal.state import JournalState, load
@@ -58,6 +59,10 @@ class Journal:
         self._end = os.fstat(fd).st_size
         self._lock = lock
         self._format = LineFormatter()
+        # A journal this run started holds only lines this run wrote: noting each as it is written
+        # spares finalize a CSV parse of the whole file. A resumed one is parsed at finalize instead.
+        self._noted = None if state.existed else Noted(self._end, LineIndex())
+        self._not_ok: LineIndex | None = None  # after finalize: where the failure report's rows are
         self._dirty = False
         self._syncing = False
         self._finalized = False
@@ -108,6 +113,9 @@ class Journal:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._end)  # shrinking needs no space and passes any size limit
             raise
+        if self._noted is not None:
+            self._noted.index.note(number, self._end, self._end + len(line), status_code(outcome.status))
+        self._forget_not_ok()  # a line after finalize: the failure report reads the whole file again
         self._end += len(line)
         self._dirty = True
         self.recorded[outcome.status] += 1
@@ -148,7 +156,17 @@ class Journal:
             raise RuntimeError(f"journal {self.path} is closed")
         self._refuse_while_syncing("finalizing")
         self.sync()
-        result = compact(self.path, self.layout, input_rows)
+        noted, self._noted = self._noted, None  # the rewritten file has other offsets
+        self._forget_not_ok()
+        self._not_ok = LineIndex()
+        try:
+            result = compact(self.path, self.layout, input_rows, noted, self._not_ok)
+        except BaseException:
+            self._forget_not_ok()
+            raise
+        finally:
+            if noted is not None:
+                noted.index.close()
         # The old descriptor points at the replaced file; later records must go to the new one.
         os.close(self._fd)
         self._fd = open_private(self.path, _APPEND)
@@ -160,13 +178,25 @@ class Journal:
         """After ``finalize``: write the rows that are not ok to ``path`` (atomic, 0600); returns how many."""
         if not self._finalized:
             raise RuntimeError("write_failure_report needs a finalized results file")
-        return write_failure_report(self.path, path, self.layout)
+        try:
+            return write_failure_report(self.path, path, self.layout, self._not_ok)
+        finally:
+            self._forget_not_ok()  # once: a later finalize notes them afresh
+
+    def _forget_not_ok(self) -> None:
+        if self._not_ok is not None:
+            self._not_ok.close()
+            self._not_ok = None
 
     def close(self) -> None:
         """fsync, close and unlock. Idempotent."""
         if self._fd is None:
             return
         self._refuse_while_syncing("closing")
+        if self._noted is not None:
+            self._noted.index.close()
+            self._noted = None
+        self._forget_not_ok()
         try:
             self._dirty = True  # a last fsync unconditionally: cheap, and covers finalize's reopen
             self.sync()
