@@ -41,9 +41,10 @@ from batchproxy.journal import Journal, OpenMode, Reservation, ResumePlan, Resum
 from batchproxy.logs import get_logger
 from batchproxy.operations import Operation, Sink, SinkEnding, SinkOpening, SinkResult
 from batchproxy.principal import Domain
+from batchproxy.report.fit import WIDTH
 from batchproxy.report.progress import ProgressDisplay
 from batchproxy.report.run_observing import ObservedWaves, Observing, counts_of, sample, watcher
-from batchproxy.report.summary import Summary, render
+from batchproxy.report.summary import UNWRAPPED, Summary, render
 from batchproxy.rows import Outcome, Row, Status
 from batchproxy.shard_part import InvalidRows, ShardCounter, ShardPart, save_record
 from batchproxy.write_guard import WriteGuard, write_failed
@@ -146,7 +147,7 @@ def _run(
         assert finished is not None, "finish ran, since no write failed"
         observing.finish(counts=counts, exit_code=finished.exit_code, reason=executed.control.reason)
         if not observing.to_stdout:  # --events -: stdout is the event stream's alone
-            print(render(finished.summary))
+            print(render(finished.summary, width=WIDTH if sys.stdout.isatty() else UNWRAPPED))
     return finished.exit_code
 
 

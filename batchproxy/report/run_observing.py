@@ -52,10 +52,6 @@ __all__ = [
 
 # How often the watcher samples the limiters and closes the timeline's elapsed seconds.
 WATCH_INTERVAL = 1.0
-# What every current operation changes; the settings engineer's operations will say their own.
-_DEFAULT_SETTING = "proxy"
-
-
 def seen_domain(key: principal.Domain) -> Domain:
     """The engine's (principal, region) as events and the timeline name it (profile or account)."""
     return Domain(*principal.kinded(key))
@@ -91,7 +87,7 @@ class Observing:
         self._started = True
         self.events.run_started(
             command=operation.command,
-            setting=getattr(operation, "setting", _DEFAULT_SETTING),
+            setting=operation.setting.name,
             input=str(config.input_path),
             total_rows=total_rows,
             rate=config.rate,

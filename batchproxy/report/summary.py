@@ -10,7 +10,7 @@ from batchproxy.engine.stats import RunStats
 from batchproxy.principal import kinded, sort_key
 from batchproxy.report.domain import Domain
 from batchproxy.report.domain_table import DomainRow, domain_lines
-from batchproxy.report.fit import command_lines, fit_line
+from batchproxy.report.fit import WIDTH, command_lines, fit_line
 from batchproxy.rows import Status
 
 __all__ = ["Summary", "render"]
@@ -35,7 +35,13 @@ class Summary:
     resend_argv: Sequence[str] = ()
 
 
-def render(summary: Summary) -> str:
+# A summary not shown on a terminal (a pipe, a file, a script reading it) keeps one line per fact, so
+# that it can be searched line by line; on a terminal it is fitted to 80 columns.
+UNWRAPPED = 1 << 30
+
+
+def render(summary: Summary, *, width: int = WIDTH) -> str:
+    """The summary, every line at most ``width`` columns (``UNWRAPPED``: one line per fact)."""
     stats = summary.stats
     lines = [f"batchproxy {summary.command}: {_headline(summary)}"]
     if summary.shard is not None:
@@ -60,8 +66,8 @@ def render(summary: Summary) -> str:
     if summary.failures_path is not None:
         lines.append(f"  failures: {summary.failures_path}")
     # Every line fits 80 columns; the commands are fitted on their own, so a shell still reads them.
-    fitted = [part for line in lines for part in fit_line(line)]
-    return "\n".join(fitted + _next_steps(summary))
+    fitted = [part for line in lines for part in fit_line(line, width=width)]
+    return "\n".join(fitted + _next_steps(summary, width))
 
 
 def _headline(summary: Summary) -> str:
@@ -102,7 +108,7 @@ def _domain_lines(stats: RunStats) -> list[str]:
     )
 
 
-def _next_steps(summary: Summary) -> list[str]:
+def _next_steps(summary: Summary, width: int) -> list[str]:
     """The commands that go on from here, each runnable exactly as printed.
 
     After failures, ``or:`` must re-send them: ``--resume`` alone takes a failed row as final and sends
@@ -110,17 +116,17 @@ def _next_steps(summary: Summary) -> list[str]:
     """
     lines: list[str] = []
     if summary.interrupted and summary.resume_argv:
-        lines += command_lines("resume", summary.resume_argv)
+        lines += command_lines("resume", summary.resume_argv, width=width)
         if summary.stats.statuses[Status.FAILED] or summary.earlier_not_ok:
-            lines += _resend_lines(summary)
+            lines += _resend_lines(summary, width)
     elif summary.retry_argv and _not_ok(summary):
-        lines += command_lines("retry", summary.retry_argv)
-        lines += _resend_lines(summary)
+        lines += command_lines("retry", summary.retry_argv, width=width)
+        lines += _resend_lines(summary, width)
     return lines
 
 
-def _resend_lines(summary: Summary) -> list[str]:
+def _resend_lines(summary: Summary, width: int) -> list[str]:
     argv = summary.resend_argv
     if not argv or list(argv) == list(summary.retry_argv):
         return []  # rollback: its retry command already is this one
-    return command_lines("or", argv)
+    return command_lines("or", argv, width=width)
