@@ -1,4 +1,5 @@
-"""Credentials for an assumed role (CONTRACT §10): one AssumeRole per role per run, refreshed ahead of
+"""Credentials for an assumed role (docs/reference.md §10): one AssumeRole per role per run, refreshed ahead
+of
 expiry, and one botocore session per role that signs with them.
 
 Where credentials live: ``AssumedRoles`` holds, per role, a session whose credentials are botocore's
@@ -52,7 +53,7 @@ log = get_logger(__name__)
 # STS's own patterns for these parameters (botocore's sts model), checked before anything is sent.
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
-# STS answers throttling with HTTP 400 and this code (CONTRACT §10): a 429 in all but status.
+# STS answers throttling with HTTP 400 and this code (docs/reference.md §10): a 429 in all but status.
 _THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded"})
 # botocore refreshes 15 (advisory) and 10 (mandatory) minutes before expiry; a shorter session gets
 # half and a quarter of its lifetime, so that it is not refreshed on every request.

@@ -1,5 +1,5 @@
 """The command line: parse options once, build the frozen configuration, hand it and the command's
-operation to ``job.run``. Exit codes are ``exit_codes.ExitCode`` (CONTRACT §5).
+operation to ``job.run``. Exit codes are ``exit_codes.ExitCode`` (docs/reference.md §5).
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def _run(operation: Operation, input_csv: Path, **opts: Any) -> ExitCode:
 
 
 def _setting(opts: dict[str, Any], *records: Path | None, resumed: Path | None = None) -> Setting:
-    """``--setting``, checked against the results files it must agree with (CONTRACT §9)."""
+    """``--setting``, checked against the results files it must agree with (docs/reference.md §9)."""
     paths = [path for path in records if path is not None]
     if opts.get("resume") and resumed is not None:
         paths.append(opts.get("results") or resumed)

@@ -3,7 +3,7 @@ done. An assumed role's session comes from ``assume.AssumedRoles``, a profile's 
 
 botocore's own retries are off (``total_max_attempts=1``): every attempt is counted, rate-limited and
 decided by batchproxy. aiohttp's silent re-send of an idempotent request on a reset connection is off
-too (CONTRACT §7), so one attempt is one request on the wire.
+too (docs/reference.md §7), so one attempt is one request on the wire.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class ClientPool:
             self._static.register_component("data_loader", model.loader())
             self._static.set_credentials(*static_credentials)
         self._profiles = profiles
-        self._roles = roles  # where an assumed role's session comes from (CONTRACT §10)
+        self._roles = roles  # where an assumed role's session comes from (docs/reference.md §10)
         self._config = AioConfig(
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max_connections,

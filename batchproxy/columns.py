@@ -1,4 +1,4 @@
-"""Column names of the files batchproxy reads and writes (CONTRACT §1, §3, §7, §8).
+"""Column names of the files batchproxy reads and writes (docs/reference.md §1, §3, §7, §8).
 
 Input columns are matched case-insensitively and in snake_case too; the results columns are what
 batchproxy itself adds, which is also why they are ignored when a results file or failure report is
@@ -28,8 +28,8 @@ FALL_BACK_PHONE_NUMBER = "FallBackPhoneNumber"
 DISABLED = "Disabled"
 REGION = "Region"
 PROFILE = "Profile"
-ACCOUNT_ID = "AccountId"  # CONTRACT §10: assume --role-name in this account
-ROLE_ARN = "RoleArn"  # CONTRACT §10: assume this role
+ACCOUNT_ID = "AccountId"  # docs/reference.md §10: assume --role-name in this account
+ROLE_ARN = "RoleArn"  # docs/reference.md §10: assume this role
 
 INPUT_COLUMNS: tuple[str, ...] = (
     VOICE_CONNECTOR_ID,
@@ -49,10 +49,10 @@ REQUIRED_FOR_PUT: tuple[str, ...] = (
     PHONE_NUMBER_POOL_COUNTRIES,
 )
 
-# Spellings accepted besides the canonical name and its snake_case form (CONTRACT §7).
+# Spellings accepted besides the canonical name and its snake_case form (docs/reference.md §7).
 _EXTRA_ALIASES = {"fallback_phone_number": FALL_BACK_PHONE_NUMBER}
 
-# The columns a results file has after the input columns, in order (CONTRACT §3, plus ours:
+# The columns a results file has after the input columns, in order (docs/reference.md §3, plus ours:
 # ``failure_kind`` says how the policy saw the last failure, ``fingerprint`` lets --resume notice
 # an edited row, ``previous_state`` is written with --snapshot, ``action`` says what an ok row did when
 # that is not simply "applied": ``unchanged`` with --skip-unchanged, ``deleted``/``restored`` in rollback).
@@ -72,7 +72,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 ROW_COLUMN = "row"
 
-# The failure report's columns after the input columns (CONTRACT §7).
+# The failure report's columns after the input columns (docs/reference.md §7).
 FAILURE_COLUMNS: tuple[str, ...] = (
     ROW_COLUMN,
     "status",
@@ -82,7 +82,7 @@ FAILURE_COLUMNS: tuple[str, ...] = (
     "attempts",
 )
 
-# Written by ``plan`` (CONTRACT §8); ignored on input like the results columns.
+# Written by ``plan`` (docs/reference.md §8); ignored on input like the results columns.
 PLAN_COLUMNS: tuple[str, ...] = ("action", "changes", "error_code", "error_message")
 
 

@@ -40,7 +40,7 @@ DEFAULTS = Defaults()
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaveConfig:
-    """Rollout gating (CONTRACT §8): canary, waves, pauses, failure threshold."""
+    """Rollout gating (docs/reference.md §8): canary, waves, pauses, failure threshold."""
 
     canary: int = 0
     waves: tuple[str, ...] = ()  # "10" or "10%"; the last size repeats
@@ -75,16 +75,17 @@ class RunConfig:
     waves: WaveConfig = WaveConfig()
     # The command line as typed, to print the exact resume / retry commands in the summary.
     argv: tuple[str, ...] = ()
-    # CONTRACT §10: the role an AccountId cell means, and what every AssumeRole passes on.
+    # docs/reference.md §10: the role an AccountId cell means, and what every AssumeRole passes on.
     role_name: str | None = None
     external_id: str | None = None
     role_session_name: str = "batchproxy"  # the CLI makes it batchproxy-<run id>
-    events: str | None = None  # --events PATH, or "-" for stdout (CONTRACT §11)
-    shard: ShardSpec | None = None  # --shard I/N: this process takes only its rate domains (CONTRACT §12)
+    events: str | None = None  # --events PATH, or "-" for stdout (docs/reference.md §11)
+    # --shard I/N: this process takes only its rate domains (docs/reference.md §12)
+    shard: ShardSpec | None = None
     # Seconds one request keeps retrying transient failures; also how long a domain may go without
     # any answer before it is given up as unreachable (engine.breaker).
     retry_budget: float = DEFAULTS.retry_budget
     # Send to a non-loopback plain-http --endpoint-url (signed requests and phone numbers in clear).
     allow_insecure_endpoint: bool = False
-    # Which voice-connector setting the command is about (CONTRACT §9); recorded beside the results.
+    # Which voice-connector setting the command is about (docs/reference.md §9); recorded beside the results.
     setting: str = "proxy"

@@ -1,7 +1,7 @@
 """Where a run's requests go: AWS through the credential chain, or the bundled emulator (--emulate).
 
 Either way the rest of the run sees one ``ClientPool``; with --emulate the emulator runs in this event
-loop, seeded with the input's connectors, and takes fixed dummy credentials (CONTRACT §7).
+loop, seeded with the input's connectors, and takes fixed dummy credentials (docs/reference.md §7).
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def _hint(number: int | None) -> str:
     return f"; once the cause is fixed, {again}"
 
 
-# Statuses that are retried although AWS does not model them as throttling (CONTRACT §4).
+# Statuses that are retried although AWS does not model them as throttling (docs/reference.md §4).
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _AUTH_STATUSES = frozenset({401, 403})
 

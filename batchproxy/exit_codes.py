@@ -1,4 +1,4 @@
-"""The process exit codes (CONTRACT §5), defined once.
+"""The process exit codes (docs/reference.md §5), defined once.
 
 Kept free of imports beyond the standard library: ``entry`` needs them before anything heavy loads.
 """

@@ -99,7 +99,7 @@ class Finished:
 
 
 def run(config: RunConfig, operation: Operation) -> ExitCode:
-    """The whole command: the exit code says how it went (CONTRACT §5).
+    """The whole command: the exit code says how it went (docs/reference.md §5).
 
     The input is opened once for the whole command: a pipe or FIFO is copied to a private temporary
     file that every pass reads (``input_streams`` says where its reports go).
@@ -375,7 +375,8 @@ class Gathered:
 
 
 def invalid_outcome(row: input_file.InvalidRow) -> Outcome:
-    """An invalid row's line: never sent, its problems as the message (CONTRACT §1 --skip-invalid)."""
+    """An invalid row's line: never sent, its problems as the message (docs/reference.md §1
+    --skip-invalid)."""
     return Outcome(status=Status.INVALID, error_code="InvalidInput", error_message=row.message)
 
 
@@ -514,7 +515,7 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
 
 def _exit_code(result: SinkResult, *, interrupted: bool) -> ExitCode:
     """From the finished results file, not this run's rows only: after --resume, a row an earlier run
-    left failed is still not ok (CONTRACT §5)."""
+    left failed is still not ok (docs/reference.md §5)."""
     if interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.NOT_ALL_OK if result.not_ok else ExitCode.OK

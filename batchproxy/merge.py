@@ -1,4 +1,4 @@
-"""Joining the results files of N shards into one results file and one failure report (CONTRACT §12).
+"""Joining the results files of N shards into one results file and one failure report (docs/reference.md §12).
 
 Each shard's finished results file holds that shard's rows in row order, so the files are merged as
 sorted streams (``heapq.merge``): memory holds one line per shard, whatever the input's size. Lines are

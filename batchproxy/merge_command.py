@@ -1,6 +1,7 @@
 """``batchproxy merge``: the shards' results files joined into one results file and failure report.
 
-Exit codes as ``run`` (CONTRACT §5, §12): 0 every row ok, 1 merged with rows not ok, 2 refused (nothing
+Exit codes as ``run`` (docs/reference.md §5, §12): 0 every row ok, 1 merged with rows not ok, 2 refused
+(nothing
 written), 130 interrupted (nothing written: the merged file is renamed into place only when complete).
 """
 

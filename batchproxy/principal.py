@@ -1,6 +1,6 @@
 """Who signs a row's requests: a profile (or the default chain), or a role assumed in an account.
 
-A rate domain is (principal, region) (CONTRACT §8, §10). A profile stays a plain ``str`` (None: the
+A rate domain is (principal, region) (docs/reference.md §8, §10). A profile stays a plain ``str`` (None: the
 run's --profile or the default chain), as it always was; an assumed role is a ``Role``, a small frozen
 value keyed by its ARN, so each role gets one domain per region, one AssumeRole per run and one
 session. ``describe`` is the one place that names a principal for people (summary, logs, progress).

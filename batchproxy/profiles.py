@@ -6,7 +6,7 @@ loads the botocore data and parses the files once; a profile's session borrows t
 that parsed config and event handlers, so a domain costs little more than its client (~0.25 MB,
 a few ms: bench/domains.py).
 
-It follows the AWS CLI (CONTRACT §7): ``--profile`` chooses the credentials of every row without a
+It follows the AWS CLI (docs/reference.md §7): ``--profile`` chooses the credentials of every row without a
 Profile cell; a row's region is --region, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else its
 profile's ``region``; an unknown profile or a file botocore cannot parse is a ``UsageError`` naming it.
 """

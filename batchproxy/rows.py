@@ -103,7 +103,7 @@ class Target:
     voice_connector_id: str
     region: str
     profile: str | None = None
-    role: Role | None = None  # CONTRACT §10: assumed in its account; never together with ``profile``
+    role: Role | None = None  # docs/reference.md §10: assumed in its account; never together with ``profile``
 
     @property
     def domain(self) -> Domain:
@@ -161,7 +161,7 @@ class FailureKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
-    """How one row ended. Field names follow the results file's columns (CONTRACT §3)."""
+    """How one row ended. Field names follow the results file's columns (docs/reference.md §3)."""
 
     status: Status
     attempts: int = 0
@@ -177,7 +177,7 @@ class Outcome:
 
     @property
     def is_final(self) -> bool:
-        """Final outcomes are not sent again by ``--resume`` (CONTRACT §7).
+        """Final outcomes are not sent again by ``--resume`` (docs/reference.md §7).
 
         A row that failed because its last attempt went unanswered may have been applied or not, so
         it is not final: resume sends it again (the put is idempotent).

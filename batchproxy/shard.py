@@ -1,4 +1,4 @@
-"""Splitting one rollout over N processes by rate domain (CONTRACT §12).
+"""Splitting one rollout over N processes by rate domain (docs/reference.md §12).
 
 AWS's quota is per (account, region), so a split that never puts one domain in two shards needs no
 distributed rate limiter: each process owns the whole rate of its domains.

@@ -12,7 +12,7 @@ the job's side (issue 10 item 4), done here:
 * a failure report left by an earlier run at the same path would describe rows that may since have
   been sent again, so it is removed;
 * one message, and the exit code says whether anything was sent: 1 if a request went out (the run
-  happened, partly), 2 if none did (CONTRACT §5).
+  happened, partly), 2 if none did (docs/reference.md §5).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def test_breaker_trips_after_threshold_auth_refusals() -> None:
     assert _tripped_after_each(breaker, answers) == [False, False, True]
     assert breaker.last_failure is last
     assert breaker.trip is Trip.AUTH_REFUSED
-    assert not breaker.covers(last)  # rows refused at the start stay failed (CONTRACT §4)
+    assert not breaker.covers(last)  # rows refused at the start stay failed (docs/reference.md §4)
 
 
 def test_breaker_after_a_success_trips_on_threshold_refusals_in_a_row_as_revoked() -> None:

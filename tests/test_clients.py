@@ -61,7 +61,7 @@ async def test_a_reset_kept_alive_connection_is_not_silently_re_sent(emulator: E
     """One pool client call on a kept-alive connection that gets reset is exactly one arrival.
 
     aiohttp would re-send it once on a fresh connection, unseen by our rate limiter and attempt count
-    (CONTRACT §7); the pool's HTTP session switches that off, so the reset surfaces as an error.
+    (docs/reference.md §7); the pool's HTTP session switches that off, so the reset surfaces as an error.
     """
     async with _pool(emulator.url) as pool:
         client = await pool.client((None, "us-east-1"))

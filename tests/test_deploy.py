@@ -1,4 +1,5 @@
-"""deploy/: the manifests are valid for their platforms and wired to batchproxy's exit codes (CONTRACT §12).
+"""deploy/: the manifests are valid for their platforms and wired to batchproxy's exit codes
+(docs/reference.md §12).
 
 All offline. Kubernetes objects are validated against the API's own JSON schemas (bundled by
 ``kubernetes-validate``, strict: an unknown or misspelt field fails), plus the Job rules the API server

@@ -48,7 +48,8 @@ def _client_error(status: int, code: str, headers: dict[str, str] | None = None)
     ],
 )
 def test_http_statuses_map_to_the_contract_classification(status: int, code: str, kind: FailureKind) -> None:
-    """429 throttles, 5xx are transient, other 4xx are permanent (CONTRACT §4); code and id are kept."""
+    """429 throttles, 5xx are transient, other 4xx are permanent (docs/reference.md §4); code and id are
+    kept."""
     failure = translate(_client_error(status, code))
     assert failure is not None
     assert (failure.kind, failure.code, failure.http_status, failure.request_id) == (

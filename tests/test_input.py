@@ -1,4 +1,4 @@
-"""Reading and validating the input CSV: every rule of CONTRACT §1, §7 and §8's Profile column.
+"""Reading and validating the input CSV: every rule of docs/reference.md §1, §7 and §8's Profile column.
 
 Each test writes a real file under ``tmp_path`` and reads it through the public API; the duplicate
 finder's collision handling is also tested on its own, with a hash function forced to collide.
@@ -133,7 +133,7 @@ def test_snake_case_and_mixed_case_headers_match(tmp_path: Path) -> None:
 
 
 def test_fall_back_phone_number_snake_case_spelling(tmp_path: Path) -> None:
-    """CONTRACT §7: the snake_case form is ``fall_back_phone_number``."""
+    """docs/reference.md §7: the snake_case form is ``fall_back_phone_number``."""
     header = HEADER.replace("FallBackPhoneNumber", "fall_back_phone_number")
     result = _scan(tmp_path, _lines(GOOD, header=header))
     assert result.ok
@@ -370,7 +370,7 @@ def test_voice_connector_id_is_kept_exactly(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cell", ["+5", " 60", "60 ", "6.0", "-1", "1e3", "٣", "sixty"])
 def test_minutes_must_be_plain_digits(tmp_path: Path, cell: str) -> None:
-    """Signs, spaces, fractions, exponents and non-ASCII digits are all refused (CONTRACT §7)."""
+    """Signs, spaces, fractions, exponents and non-ASCII digits are all refused (docs/reference.md §7)."""
     problem = _only_problem(tmp_path, f"abc,{cell},US,,,")
     assert problem.column == "DefaultSessionExpiryMinutes"
     assert problem.problem == "must be a whole number written with the digits 0-9 only"

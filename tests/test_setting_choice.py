@@ -1,4 +1,5 @@
-"""Which setting a command is about: ``--setting``, or the record its results file carries (CONTRACT §9)."""
+"""Which setting a command is about: ``--setting``, or the record its results file carries (docs/reference.md
+§9)."""
 
 from __future__ import annotations
 

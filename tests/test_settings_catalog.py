@@ -20,7 +20,7 @@ CONTRACT_NAMES = (
 
 
 def test_the_settings_are_the_contracts() -> None:
-    """CONTRACT §9's table, in its order."""
+    """docs/reference.md §9's table, in its order."""
     assert tuple(SETTINGS) == CONTRACT_NAMES
 
 

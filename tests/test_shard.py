@@ -1,4 +1,5 @@
-"""``--shard`` parsing, the by-domain assignment, shard file names and the shard record (CONTRACT §12)."""
+"""``--shard`` parsing, the by-domain assignment, shard file names and the shard record (docs/reference.md
+§12)."""
 
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ async def test_a_put_sends_the_bytes_a_stock_client_with_the_same_options_sends(
 
 async def test_against_botocores_default_config_only_the_retry_mode_differs() -> None:
     """A client with botocore's defaults retries by itself (legacy mode); batchproxy turns that off (one
-    attempt is one request, CONTRACT §7) with the standard mode's ``total_max_attempts=1``. The
+    attempt is one request, docs/reference.md §7) with the standard mode's ``total_max_attempts=1``. The
     User-Agent says which mode: ``cfg/retry-mode#…`` and the feature id in ``m/`` (E standard, D legacy;
     the ids are a set, so their order is not meaningful). Nothing else differs."""
     ours, stock = await record_both(AioConfig())

@@ -101,7 +101,7 @@ def put_voice_connector_proxy(ctx: Context, params: dict[str, Any]) -> Output:
 def get_voice_connector_proxy(ctx: Context, params: dict[str, Any]) -> Output:
     connector = _existing(ctx, params)
     if connector.proxy is None:
-        # CONTRACT §7: "no proxy configured" is a 404, told apart from "no connector" by its message.
+        # docs/reference.md §7: "no proxy configured" is a 404, told apart from "no connector" by its message.
         raise ApiError(
             "NotFoundException",
             f"No proxy configuration found for voice connector {connector.voice_connector_id}.",
@@ -138,7 +138,7 @@ def get_setting(setting: Setting, ctx: Context, params: dict[str, Any]) -> Outpu
         return {setting.key: setting.defaults}
     if absent == "empty":
         return {}
-    # Told apart from "no such connector" by its message, as for the proxy (CONTRACT §7).
+    # Told apart from "no such connector" by its message, as for the proxy (docs/reference.md §7).
     raise ApiError(
         "NotFoundException",
         f"No {setting.key} found for voice connector {connector.voice_connector_id}.",

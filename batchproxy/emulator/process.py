@@ -49,7 +49,7 @@ def spawn(*options: str, startup_seconds: float = _STARTUP_SECONDS) -> Iterator[
 
 
 def _banner(process: subprocess.Popen[str], errors: IO[bytes], timeout: float) -> str:
-    """The URL the emulator prints as its first line of stdout (CONTRACT §6)."""
+    """The URL the emulator prints as its first line of stdout (docs/reference.md §6)."""
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)

@@ -6,7 +6,7 @@ read from the model: the Get output's one member names the setting (``Terminatio
 member (``Termination``) or carries the setting's members itself (external systems). So one generic
 put/get/delete serves them all, and a member AWS adds appears here with a botocore upgrade.
 
-What a Get answers for a setting that was never put (CONTRACT §9: a 404 and a 200 without the
+What a Get answers for a setting that was never put (docs/reference.md §9: a 404 and a 200 without the
 member both mean "none"; each setting uses one of them, so a client meets both):
 
     Termination                    404 NotFoundException
@@ -44,7 +44,7 @@ __all__ = [
     "settings",
 ]
 
-# The settings served; termination credentials (passwords) are out of scope (CONTRACT §9).
+# The settings served; termination credentials (passwords) are out of scope (docs/reference.md §9).
 SETTING_SUFFIXES: tuple[str, ...] = (
     "Termination",
     "Origination",
@@ -71,7 +71,7 @@ ABSENT_ANSWERS: dict[str, Absent] = {
 def parse_absent_answers(pairs: Mapping[str, str]) -> dict[str, Absent]:
     """``{"Termination": "empty"}`` checked: a served setting's key and one of ``ABSENT_KINDS``.
 
-    A test can so make any setting answer either way CONTRACT §9 allows, to exercise both paths of
+    A test can so make any setting answer either way docs/reference.md §9 allows, to exercise both paths of
     a client against every setting.
     """
     keys = set(ABSENT_ANSWERS)

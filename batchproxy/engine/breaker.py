@@ -5,7 +5,8 @@ were revoked, or the endpoint cannot be reached from here. Going on would send (
 remaining row only to record the same error on each, and a run of 20,000 rows against a name that
 does not resolve would take hours. The breaker watches every answered attempt and trips on:
 
-* ``AUTH_REFUSED``: ``threshold`` 401/403 answers in a row, before any other answer came (CONTRACT §4:
+* ``AUTH_REFUSED``: ``threshold`` 401/403 answers in a row, before any other answer came (docs/reference.md
+§4:
   the credentials or their permissions never worked).
 * ``CREDENTIALS_EXPIRED``: one ``ExpiredToken…`` answer, at any time: a temporary key that expired
   fails every later request alike, and only new credentials help.
@@ -149,7 +150,7 @@ class DomainBreaker:
     def covers(self, failure: CallFailed) -> bool:
         """Is ``failure`` one the trip explains, so that its row is ``skipped`` rather than ``failed``?
 
-        Rows refused before a start-of-run trip stay ``failed``, as they always were (CONTRACT §4);
+        Rows refused before a start-of-run trip stay ``failed``, as they always were (docs/reference.md §4);
         after expired or revoked credentials or an unreachable endpoint, nothing was wrong with the row.
         """
         if self.trip is None or self.trip is Trip.AUTH_REFUSED:

@@ -2,7 +2,7 @@
 
 This is where a domain's limiter, the retry policy and the error boundary meet the send seam
 (``transport.Send``). Each request that goes on the wire takes one permit and counts as one attempt
-(CONTRACT §7). The caller runs inside one of the scheduler's workers, and a worker *is* a concurrency
+(docs/reference.md §7). The caller runs inside one of the scheduler's workers, and a worker *is* a concurrency
 slot: the permit is granted to a request that already holds its slot, so it is sent at once, and the
 rate ceiling holds exactly (no requests bunching up behind a second wait).
 """

@@ -1,7 +1,8 @@
 """Requests per second per (profile, region): a fair token bucket, steered by a CUBIC-style controller.
 
 Every request that goes on the wire, retries included, first takes a ``Permit`` from the limiter of its
-(profile, region) domain (CONTRACT §2, §7). Three layers: ``bucket.TokenBucket`` (the fair bucket that
+(profile, region) domain (docs/reference.md §2, §7). Three layers: ``bucket.TokenBucket`` (the fair bucket
+that
 paces the permits), and here:
 
 ``AdaptiveLimiter``

@@ -1,6 +1,6 @@
 """Which failed attempts are tried again, and after how long: tenacity, with our classification.
 
-The policy only knows ``errors.CallFailed`` and its ``FailureKind`` (CONTRACT §4):
+The policy only knows ``errors.CallFailed`` and its ``FailureKind`` (docs/reference.md §4):
 
 * THROTTLED, TRANSIENT and UNKNOWN_OUTCOME are retried. An unknown outcome may have been applied, but
   PutVoiceConnectorProxy replaces the whole configuration, so sending it again is harmless.

@@ -1,4 +1,4 @@
-"""Reading and validating the input CSV (CONTRACT §1, §7, §8, §9), streaming, in bounded memory.
+"""Reading and validating the input CSV (docs/reference.md §1, §7, §8, §9), streaming, in bounded memory.
 
     open_input(path) -> ContextManager[InputSource]                any readable input; a pipe or FIFO is
                                                                    copied to a private unlinked temp file

@@ -20,7 +20,7 @@ class Problem:
     problem: str
 
     def __str__(self) -> str:
-        """``row N, column C: what is wrong (value shown)``, as CONTRACT §1 words it."""
+        """``row N, column C: what is wrong (value shown)``, as docs/reference.md §1 words it."""
         return f"row {self.row}, column {self.column}: {self.problem} ({shown(self.value)})"
 
 

@@ -27,7 +27,7 @@ _BUFFER = 1 << 16
 _NUL = "\0"
 # Separators a spreadsheet may have saved instead of commas: European Excel writes ';'. They are named
 # and refused, not guessed and accepted: ';' also separates the country codes of one cell (US;CA), so a
-# wrong guess would change what is sent, and CONTRACT §1 says comma-separated.
+# wrong guess would change what is sent, and docs/reference.md §1 says comma-separated.
 _OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _NAMES_SHOWN = 8  # how many header names a message quotes before it only counts the rest
 # The columns every setting's file may have besides the setting's own (VoiceConnectorId is one of those).
@@ -153,7 +153,7 @@ def read_header(
     """Take the header from ``records`` and check it names every ``required`` column exactly once.
 
     The columns it knows are the connector's (``VoiceConnectorId``, ``Region``, ``Profile``) and
-    ``setting``'s (default: the proxy's), spelled as CONTRACT §1 allows.
+    ``setting``'s (default: the proxy's), spelled as docs/reference.md §1 allows.
     """
     setting = setting or settings.setting("proxy")
     name = printable_path(source.path)

@@ -1,4 +1,4 @@
-"""The AccountId and RoleArn columns (CONTRACT §10): each cell alone, then what a row may combine.
+"""The AccountId and RoleArn columns (docs/reference.md §10): each cell alone, then what a row may combine.
 
 A row is signed by a profile (its Profile cell, or the run's) or by a role assumed in an account: the
 AccountId cell with --role-name, or the RoleArn cell naming the role in full. Every way of getting

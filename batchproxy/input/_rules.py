@@ -1,4 +1,4 @@
-"""The field rules of CONTRACT §1, §7 and §9, checked one row at a time.
+"""The field rules of docs/reference.md §1, §7 and §9, checked one row at a time.
 
 The connector's own columns are checked here: ``VoiceConnectorId``, and the ``Region`` and ``Profile``
 that say where it is reached. The chosen setting's columns are checked by the settings package's rules,

@@ -46,7 +46,7 @@ __all__ = [
     "scan",
 ]
 
-FIRST_PROBLEMS = 20  # how many problems stderr shows (CONTRACT §7)
+FIRST_PROBLEMS = 20  # how many problems stderr shows (docs/reference.md §7)
 REPORT_COLUMNS = ("row", "column", "value", "problem")
 
 # Called by ``scan`` with every data row as the main pass checks it. Duplicates are found only after
@@ -55,7 +55,7 @@ Observer = Callable[[Row | InvalidRow], None]
 
 
 def invalid_report_path(input_path: str | os.PathLike[str]) -> Path:
-    """``<dir>/<stem>.invalid.csv`` next to the input (CONTRACT §7)."""
+    """``<dir>/<stem>.invalid.csv`` next to the input (docs/reference.md §7)."""
     path = Path(input_path)
     return path.with_name(f"{path.stem}.invalid.csv")
 
@@ -83,7 +83,7 @@ class Scan:
     _blank: array[int] = field(repr=False)  # blank lines' row numbers up to the last data row, ascending
     # Where rows with no Region cell and no default_region find theirs; None: nowhere.
     profiles: Profiles | None = field(default=None, repr=False)
-    role_name: str | None = None  # --role-name: the role an AccountId cell means (CONTRACT §10)
+    role_name: str | None = None  # --role-name: the role an AccountId cell means (docs/reference.md §10)
     setting: settings.Setting = field(default_factory=lambda: settings.setting("proxy"), repr=False)
 
     @property
@@ -327,7 +327,7 @@ def scan(
     role_name: str | None = None,
     setting: settings.Setting | None = None,
 ) -> Scan:
-    """Validate every row of ``path`` (CONTRACT §1, §7) without holding the file in memory.
+    """Validate every row of ``path`` (docs/reference.md §1, §7) without holding the file in memory.
 
     ``path`` is an ``InputSource`` from ``open_input`` (which also takes pipes and FIFOs) or a path to a
     regular file. Raises ``UsageError`` when the file cannot be used at all: not a regular file,

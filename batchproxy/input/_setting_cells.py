@@ -1,7 +1,7 @@
 """A row's cells of the chosen setting -> its ``SettingValues``, by the settings package's model rules.
 
 The input layer keeps the connector's own columns (``VoiceConnectorId``, ``Region``, ``Profile``);
-every other column a setting has comes from ``settings`` (CONTRACT §9), checked here. Most rows of a
+every other column a setting has comes from ``settings`` (docs/reference.md §9), checked here. Most rows of a
 bulk file repeat a few combinations of setting cells, so the verdict of each combination is
 remembered: a row then costs one tuple and one dictionary lookup, and rows with equal cells share one
 ``SettingValues`` (its canonical code computed once).

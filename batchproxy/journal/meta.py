@@ -1,7 +1,7 @@
 """Run metadata that is not per row, in a small sidecar ``<results>.state.json``.
 
 The rate each (profile, region) settled at, so a resumed run starts there instead of probing again;
-and which voice-connector setting the results are about (CONTRACT §9), written as soon as a new
+and which voice-connector setting the results are about (docs/reference.md §9), written as soon as a new
 results file exists, so that ``--resume`` and ``rollback`` never need ``--setting`` repeated. The
 rates are a convenience: a missing or unreadable sidecar means "nothing learned yet", never a refused
 resume; and no recorded setting means the proxy, which is what every results file written before

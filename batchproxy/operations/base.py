@@ -135,7 +135,7 @@ class Operation(Protocol):
 
     @property
     def setting(self) -> Setting:
-        """The voice-connector setting it works on (CONTRACT §9)."""
+        """The voice-connector setting it works on (docs/reference.md §9)."""
         ...
 
     @property

@@ -17,7 +17,8 @@ __all__ = ["DeleteSetting", "refuse_undeletable"]
 
 
 def refuse_undeletable(setting: settings.Setting) -> None:
-    """``UsageError`` for a setting the API cannot delete (CONTRACT §9: ``delete --setting logging``)."""
+    """``UsageError`` for a setting the API cannot delete (docs/reference.md §9: ``delete --setting
+    logging``)."""
     if setting.delete_method is None:
         raise UsageError(
             f"the {setting.name} setting has no delete operation in the API; to return it to the "

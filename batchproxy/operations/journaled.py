@@ -1,6 +1,6 @@
 """What the writing commands (run, delete, rollback) share: the results journal as their sink.
 
-Outcomes go to the results file (CONTRACT §3), which is finalized, gets a failure report beside it,
+Outcomes go to the results file (docs/reference.md §3), which is finalized, gets a failure report beside it,
 and keeps the rates the run learned for a later --resume. The summary suggests --resume after an
 interruption and a run on the failure report after failures.
 """

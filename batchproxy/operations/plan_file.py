@@ -1,4 +1,4 @@
-"""The plan file (CONTRACT §8): per row ``create`` / ``change`` / ``unchanged`` / ``error``.
+"""The plan file (docs/reference.md §8): per row ``create`` / ``change`` / ``unchanged`` / ``error``.
 
 Rows finish out of order under concurrency; the plan is written in row order when the plan is
 complete, so its lines are held until then (a plan is read by a person, and sorted is what they read).

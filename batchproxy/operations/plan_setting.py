@@ -1,4 +1,4 @@
-"""The read-only half of a rollout: what would each row's put change? (CONTRACT §8, §9 ``plan``).
+"""The read-only half of a rollout: what would each row's put change? (docs/reference.md §8, §9 ``plan``).
 
 Outcomes go to a plan file, not a results journal: nothing is changed, so there is nothing to resume
 or retry, and the summary suggests no next command.

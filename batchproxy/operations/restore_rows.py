@@ -1,4 +1,4 @@
-"""Turning a ``run --snapshot`` results file back into rows to restore (CONTRACT §8, §9 rollback).
+"""Turning a ``run --snapshot`` results file back into rows to restore (docs/reference.md §8, §9 rollback).
 
 Only rows whose status was ``ok`` were changed by that run, so only they are restored; the others get
 a ``skipped`` line saying why. A row whose snapshot is missing or cannot be put back fails without a
@@ -21,7 +21,7 @@ _STATUS_COLUMN = "status"
 
 
 def check_snapshots(scan: input_file.Scan) -> None:
-    """Refuse the file as a whole (CONTRACT §8) unless every ``ok`` row carries a ``previous_state``.
+    """Refuse the file as a whole (docs/reference.md §8) unless every ``ok`` row carries a ``previous_state``.
 
     A results file always has the column; a run without ``--snapshot`` (or resumed without it) leaves
     it empty, and restoring part of such a run would leave the rest in a state no one chose.

@@ -40,7 +40,7 @@ class RestoreSetting(Journaled):
         return f"RestoreVoiceConnector{self.setting.suffix}"
 
     def default_paths(self, input_path: Path) -> OutputPaths:
-        # CONTRACT §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
+        # docs/reference.md §8: <stem of RESULTS>.rollback.csv, not the generic <stem>.results.csv naming.
         stem = input_path.with_name(input_path.stem + ".rollback")
         return OutputPaths(
             results=stem.with_name(stem.name + ".csv"), failures=stem.with_name(stem.name + ".failed.csv")

@@ -1,4 +1,4 @@
-"""Reading what a connector holds of one setting now, with the setting's own Get (CONTRACT §8, §9).
+"""Reading what a connector holds of one setting now, with the setting's own Get (docs/reference.md §8, §9).
 
 AWS answers "this connector has no such setting" in two ways, depending on the setting: 404
 NotFoundException, or 200 without the member; both mean None here. A 404 because the connector itself

@@ -1,4 +1,4 @@
-"""``--events PATH|-``: the run as newline-delimited JSON, one object per event (CONTRACT §11).
+"""``--events PATH|-``: the run as newline-delimited JSON, one object per event (docs/reference.md §11).
 
 A consumer tails the stream while the run goes on, so every event is one line written and flushed in a
 single call. The sink has one method per event type and accepts only typed fields: there is no way to

@@ -52,6 +52,8 @@ __all__ = [
 
 # How often the watcher samples the limiters and closes the timeline's elapsed seconds.
 WATCH_INTERVAL = 1.0
+
+
 def seen_domain(key: principal.Domain) -> Domain:
     """The engine's (principal, region) as events and the timeline name it (profile or account)."""
     return Domain(*principal.kinded(key))

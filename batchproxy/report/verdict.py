@@ -1,6 +1,6 @@
 """What a finished (or stopped) run amounts to: its exit status and the command to run next.
 
-Derived from the results file's statuses as CONTRACT §5 defines the exit codes, corrected by the
+Derived from the results file's statuses as docs/reference.md §5 defines the exit codes, corrected by the
 timeline: only the timeline knows that a run was interrupted (its last segment ended with 130) or killed
 (its last segment has no end record). The next command is computed from what the file holds: rows that
 --resume would send (skipped, or unanswered last attempt) call for ``--resume``; rows that failed for

@@ -1,4 +1,4 @@
-"""Every voice-connector setting batchproxy serves, derived from the botocore model (CONTRACT §9).
+"""Every voice-connector setting batchproxy serves, derived from the botocore model (docs/reference.md §9).
 
 Pure logic over the model: no I/O, no engine. The input layer asks ``schema`` for a setting's columns
 and ``cells`` to check its cells; an operation asks ``request`` for the call's kwargs and ``compare``

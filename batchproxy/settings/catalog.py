@@ -136,7 +136,7 @@ _SETTINGS = (
         suffix="Proxy",
         # The put takes PhoneNumberPoolCountries, the Get answers PhoneNumberCountries.
         get_names=_frozen({"PhoneNumberPoolCountries": "PhoneNumberCountries"}),
-        # CONTRACT §1/§7 on top of the model: minutes ≥ 1 (the model has no minimum), and a country
+        # docs/reference.md §1/§7 on top of the model: minutes ≥ 1 (the model has no minimum), and a country
         # code is two letters (the model's pattern also admits an empty code).
         stricter=_frozen(
             {

@@ -1,6 +1,6 @@
 """One CSV cell of a setting's column -> the API value, checked against the model before anything is sent.
 
-How a cell is written follows from the member's shape (CONTRACT §9): strings as they are, integers in
+How a cell is written follows from the member's shape (docs/reference.md §9): strings as they are, integers in
 plain digits 0-9, booleans ``true/false/1/0/yes/no``, a list of strings or enum values ``;``-separated,
 a structure or a list of structures as one JSON cell with the API's member names. An empty cell is not
 sent. Every rule the model carries (and the catalog's stricter ones) is checked here, inside JSON too,

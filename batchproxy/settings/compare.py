@@ -1,7 +1,8 @@
 """What a connector holds now against what it will hold after the put, and how to put the old back.
 
 A put replaces the whole setting, so the comparison is with what the connector will hold after it
-(CONTRACT §8, §9): a member not sent compares as the service default (false for booleans, an empty list
+(docs/reference.md §8, §9): a member not sent compares as the service default (false for booleans, an empty
+list
 for lists, absent otherwise), lists of scalars compare as sets, lists of structures in order. The output
 is the proxy's ``differences`` format, generalised: ``Column: old -> new`` with ``(none)`` for missing,
 and for a JSON cell a path inside it (``Routes[1].Port``) where both sides have the structure.

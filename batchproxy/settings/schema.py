@@ -1,4 +1,4 @@
-"""A setting's input columns, read from the model at run time (CONTRACT §9).
+"""A setting's input columns, read from the model at run time (docs/reference.md §9).
 
 ``VoiceConnectorId`` first, then one column per member of the setting, named as the API names it and
 required where the model requires it. How a cell is written follows from the member's shape: a scalar

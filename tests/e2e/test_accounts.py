@@ -1,4 +1,4 @@
-"""Many accounts (CONTRACT §10): the real CLI as a subprocess, assuming a role per account.
+"""Many accounts (docs/reference.md §10): the real CLI as a subprocess, assuming a role per account.
 
 The emulator runs in the test's event loop (``serve``), so that the test can read what it holds per
 account and every temporary key it issued; the CLI runs as a subprocess against it with ordinary base

@@ -1,4 +1,5 @@
-"""Rollouts end to end (issue 5, CONTRACT §8): the real CLI against a real emulator, over loopback HTTP.
+"""Rollouts end to end (issue 5, docs/reference.md §8): the real CLI against a real emulator, over loopback
+HTTP.
 
 validate, plan, --snapshot + rollback, delete, canary, waves, --max-failures, --skip-unchanged, and the
 per-(profile, region) lanes — each checked by what the emulator saw, not only by what the CLI says.
@@ -197,7 +198,7 @@ def test_snapshot_records_the_previous_proxy_or_none(tmp_path: Path) -> None:
 def test_rollback_restores_the_state_before_the_run(tmp_path: Path) -> None:
     """`rollback RESULTS.csv` puts every recorded proxy back and deletes the ones that were not there.
 
-    Its own results go to `<stem of RESULTS>.rollback.csv` (CONTRACT §8), and a second
+    Its own results go to `<stem of RESULTS>.rollback.csv` (docs/reference.md §8), and a second
     `rollback --resume` finds every row final in that journal and sends nothing.
     """
     seed = _connectors_file(tmp_path / "connectors.csv", make_rows(12))

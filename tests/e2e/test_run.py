@@ -31,7 +31,7 @@ from tests.e2e.printed import printed_argv
 
 OPERATION = "PutVoiceConnectorProxy"
 REGIONS = ("us-east-1", "eu-west-2", "ap-southeast-2")
-# CONTRACT §3: after `row` and the input columns, at least these, in this order.
+# docs/reference.md §3: after `row` and the input columns, at least these, in this order.
 RESULT_COLUMNS = [
     "status",
     "attempts",
@@ -42,7 +42,7 @@ RESULT_COLUMNS = [
     "duration_ms",
     "finished_at",
 ]
-# CONTRACT §7: the failure report's columns after the input columns.
+# docs/reference.md §7: the failure report's columns after the input columns.
 FAILURE_COLUMNS = ["row", "status", "error_code", "error_message", "http_status", "attempts"]
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,7 +97,8 @@ def _no_credentials_env() -> dict[str, str]:
 
 def test_clean_run_writes_contract_files_and_a_summary(tmp_path: Path) -> None:
     """Several regions, all ok: emulator state equals the CSV, results/failure columns and order per
-    CONTRACT §3/§7, both files 0600, failure report header-only, summary on stdout, JSON logs on stderr.
+    docs/reference.md §3/§7, both files 0600, failure report header-only, summary on stdout, JSON logs on
+    stderr.
     """
     rows = make_rows(60, regions=REGIONS)
     source = write_csv(tmp_path / "input.csv", rows)
@@ -165,7 +166,7 @@ def test_fallback_numbers_never_reach_stderr(tmp_path: Path) -> None:
 
 def test_faults_and_throttling_still_end_every_row_ok(tmp_path: Path) -> None:
     """429s (emulator rate below the client's), 503s, 500s and resets: every row ends ok, the state is
-    complete, and the ``attempts`` column sums to exactly the requests the emulator saw (CONTRACT §7:
+    complete, and the ``attempts`` column sums to exactly the requests the emulator saw (docs/reference.md §7:
     no silent re-send of a reset connection).
     """
     rows = make_rows(150, regions=REGIONS[:2])

@@ -1,4 +1,5 @@
-"""Every voice-connector setting end to end (issue 11, CONTRACT §9): the real CLI against a real emulator.
+"""Every voice-connector setting end to end (issue 11, docs/reference.md §9): the real CLI against a real
+emulator.
 
 For each setting: run → plan all ``unchanged`` → a second file changes some rows → plan shows exactly
 those → run ``--snapshot`` → rollback twice, back to the exact earlier states, read with the setting's
@@ -141,7 +142,7 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
 def test_run_plan_change_snapshot_and_rollback_to_the_exact_earlier_states(
     emu: EmulatorProcess, tmp_path: Path, name: str
 ) -> None:
-    """The acceptance round trip of CONTRACT §9 for one setting, checked by what its Get answers."""
+    """The acceptance round trip of docs/reference.md §9 for one setting, checked by what its Get answers."""
     setting = SETTINGS[name]
     header, rows = _sample(name)
     first = _write(tmp_path / "first.csv", header, rows)

@@ -1,4 +1,5 @@
-"""``--shard`` on real processes (CONTRACT §12): the CLI as subprocesses against one emulator subprocess.
+"""``--shard`` on real processes (docs/reference.md §12): the CLI as subprocesses against one emulator
+subprocess.
 
 Three shards run at once, one is killed with SIGKILL and its exact command run again (it resumes),
 and the merge of the three equals a single-process run row for row. Also: more shards than domains

@@ -117,7 +117,7 @@ async def test_reset_on_a_kept_alive_connection_arrives_twice(emulator: Emulator
     """aiohttp silently re-sends an idempotent request once after a reset on a reused connection.
 
     So one aiobotocore call shows up as two arrivals, and aiobotocore reports the failure as
-    EndpointConnectionError. This pins the behaviour the client must prevent or count (CONTRACT §7).
+    EndpointConnectionError. This pins the behaviour the client must prevent or count (docs/reference.md §7).
     """
     async with async_client(emulator.url) as client:
         await client.get_voice_connector(VoiceConnectorId="vc-1")  # opens the connection to reuse
