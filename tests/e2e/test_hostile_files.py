@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import aws_env, emulator, make_rows, read_csv, run_cli, write_csv
-from tests.test_journal_faults import SmallDisk
+from tests.e2e.test_journal_faults import SmallDisk
 from tests.test_redact import SESSION_TOKEN, leaked_fragments
 
 REGION = "us-east-1"
