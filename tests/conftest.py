@@ -7,6 +7,8 @@ subprocess helpers in ``tests/e2e/harness.py``.
 
 from __future__ import annotations
 
+import shutil
+import ssl
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from batchproxy.clients import ClientPool
 from batchproxy.emulator import Emulator, EmulatorConfig, serve
 from batchproxy.rows import Row, Target, proxy_settings
+from tests.loopback import self_signed_context
 
 REGION = "us-east-1"
 # The emulator refuses this access key with 403: what a key without the IAM permission gets.
@@ -62,3 +65,11 @@ def make_row(number: int, region: str = REGION, profile: str | None = None) -> R
 def row() -> MakeRow:
     """``row(number, region=..., profile=...)``: build an input row as the scanner would."""
     return make_row
+
+
+@pytest.fixture(scope="session")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    """A TLS identity for 127.0.0.1 that no client trusts (openssl makes it once per session)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    return self_signed_context(tmp_path_factory.mktemp("tls"))

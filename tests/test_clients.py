@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -218,35 +217,11 @@ async def test_the_aws_files_are_parsed_once_for_every_profile(
     assert sorted(parsed) == ["config", "credentials"]
 
 
-def _self_signed(tmp_path: Path) -> ssl.SSLContext:
-    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (made by openssl)."""
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-    subprocess.run(
-        [
-            "openssl",
-            *request,
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
-
-
-async def test_the_shared_tls_context_still_verifies_certificates(tmp_path: Path) -> None:
+async def test_the_shared_tls_context_still_verifies_certificates(self_signed: ssl.SSLContext) -> None:
     """Clients of two domains (one TLS context between them) refuse a server whose certificate no CA
     in the bundle signed: sharing the context did not switch verification off."""
     server = await asyncio.start_server(
-        lambda _reader, writer: writer.close(), "127.0.0.1", 0, ssl=_self_signed(tmp_path)
+        lambda _reader, writer: writer.close(), "127.0.0.1", 0, ssl=self_signed
     )
     port = server.sockets[0].getsockname()[1]
     try:

@@ -9,8 +9,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aioboto3
@@ -22,6 +20,7 @@ from aiobotocore.config import AioConfig
 
 from batchproxy.errors import CallFailed, translate, unexpected
 from batchproxy.rows import FailureKind
+from tests.loopback import listening
 
 
 def _client_error(status: int, code: str, headers: dict[str, str] | None = None) -> Exception:
@@ -121,52 +120,6 @@ async def _failure_of_a_real_call(url: str) -> CallFailed:
     return failure
 
 
-@contextlib.contextmanager
-def _listening(serve_one: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A 127.0.0.1 listener that hands each connection to ``serve_one``; yields its port."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                serve_one(conn)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a certificate")
-    where = tmp_path_factory.mktemp("tls")
-    key, cert = where / "key.pem", where / "cert.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
-
-
 async def test_a_certificate_the_client_does_not_trust_is_permanent(self_signed: ssl.SSLContext) -> None:
     """Retrying cannot fix a certificate: the failure says so, and marks the endpoint unreachable."""
 
@@ -174,7 +127,7 @@ async def test_a_certificate_the_client_does_not_trust_is_permanent(self_signed:
         with contextlib.suppress(OSError):
             self_signed.wrap_socket(conn, server_side=True).close()
 
-    with _listening(handshake) as port:
+    with listening(handshake) as port:
         failure = await _failure_of_a_real_call(f"https://127.0.0.1:{port}")
     assert (failure.kind, failure.code, failure.unreachable) == (
         FailureKind.PERMANENT,
@@ -192,7 +145,7 @@ async def test_https_to_a_plain_http_port_says_what_is_wrong() -> None:
             conn.recv(4096)
             conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
-    with _listening(plain_http) as port:
+    with listening(plain_http) as port:
         failure = await _failure_of_a_real_call(f"https://127.0.0.1:{port}")
     assert (failure.kind, failure.code, failure.unreachable) == (
         FailureKind.PERMANENT,

@@ -15,14 +15,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import aws_env, emulator, make_rows, read_csv, write_csv
+from tests.loopback import listening
 
 ROWS = 100
 # What a row may end with: skipped, or failed with one of the unreachable codes of errors.py.
@@ -67,52 +66,6 @@ def _said_once(text: str, cause: str) -> None:
     assert text.count(cause) == 1, text[-3000:]
 
 
-@contextlib.contextmanager
-def _listening(handle: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A loopback server that hands each connection to ``handle``, until the test ends."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                handle(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a certificate")
-    where = tmp_path_factory.mktemp("tls")
-    key, cert = where / "key.pem", where / "cert.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
-
-
 def test_an_untrusted_certificate_stops_the_run_at_once(tmp_path: Path, self_signed: ssl.SSLContext) -> None:
     """A permanent TLS failure trips the breaker on its first answer; one endpoint: the run stops."""
 
@@ -120,7 +73,7 @@ def test_an_untrusted_certificate_stops_the_run_at_once(tmp_path: Path, self_sig
         with contextlib.suppress(OSError):
             self_signed.wrap_socket(conn, server_side=True).close()
 
-    with _listening(handshake) as port:
+    with listening(handshake) as port:
         url = f"https://127.0.0.1:{port}"
         text, elapsed, results = _run(tmp_path, "--endpoint-url", url)
     assert elapsed < 30
