@@ -23,6 +23,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+# Where every benchmark keeps its results (tables as Markdown, raw numbers as JSON).
+OUT = Path(__file__).resolve().parent / "out"
+
 __all__ = [
     "HEADER",
     "PACKAGES",
@@ -150,6 +153,27 @@ def spread_text(values: Collection[float], fmt: str = "{:,.0f}") -> str:
     if low == high:
         return fmt.format(s["median"])
     return f"{fmt.format(s['median'])} ({low}–{high})"
+
+
+def provenance(env: dict[str, Any], reps: int, *, up_to: bool = False, aside: str = "") -> str:
+    """The line under a results table: what the numbers are, and the commit, Python and load they had.
+
+    ``up_to``: some sizes ran fewer times; ``aside``: a parenthesis saying which.
+    """
+    count = f"up to {reps}" if up_to else str(reps)
+    aside = f" ({aside})" if aside else ""
+    return (
+        f"Median (min–max) of {count} interleaved repetitions{aside}. Commit {env['commit'][:10]}, "
+        f"Python {env['python']}; load average (1 min) at start {env['load_average_at_start'][0]:.2f}.\n"
+    )
+
+
+def publish(name: str, text: str, raw: dict[str, Any]) -> None:
+    """Print a results table and keep it, with its raw numbers, as ``bench/out/<name>.{md,json}``."""
+    print(text)
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.md").write_text(text, encoding="utf-8")
+    (OUT / f"{name}.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
 
 
 def pin(pid: int, cpus: set[int]) -> None:

@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent / "out"
 HEADER = ("VoiceConnectorId", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries", "Region")
 WINDOW = 64
 
@@ -96,7 +95,7 @@ def main() -> None:
         print(json.dumps(child(int(options.child[0]), Path(options.child[1]))))
         return
     # Only here: the measured child must not inherit a big parent's RSS (ru_maxrss starts from it).
-    from _common import environment, interleaved, spread_text  # noqa: PLC0415
+    from _common import environment, interleaved, provenance, publish, spread_text  # noqa: PLC0415
 
     env = environment(options.source.resolve() if options.source else None)
     sizes = [int(size) for size in options.sizes.split(",")]
@@ -112,14 +111,9 @@ def main() -> None:
         cells += [spread_text([r["finish_s"] for r in done], "{:.1f}")]
         cells += [spread_text([r["peak_mb"] for r in done], "{:.1f}")]
         lines.append("| " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + f"\n\nMedian (min–max) of {options.reps} interleaved repetitions. "
-    text += f"Commit {env['commit'][:10]}, Python {env['python']}; load average (1 min) at start "
-    text += f"{env['load_average_at_start'][0]:.2f}.\n"
-    print(text)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "finalize_memory.md").write_text(text, encoding="utf-8")
+    text = "\n".join(lines) + "\n\n" + provenance(env, options.reps)
     raw = {"environment": env, "reps": options.reps, "runs": {str(s): runs[s] for s in sizes}}
-    (OUT / "finalize_memory.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    publish("finalize_memory", text, raw)
 
 
 if __name__ == "__main__":

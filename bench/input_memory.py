@@ -27,8 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent / "out"
-
 HEADER = ["VoiceConnectorId", "DefaultSessionExpiryMinutes", "PhoneNumberPoolCountries"]
 HEADER += ["FallBackPhoneNumber", "Disabled", "Region"]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-2", "ap-southeast-2"]
@@ -94,7 +92,7 @@ def main() -> None:
         child(options.child)
         return
     # Only here: the measured child must not pay for the helpers' imports (the emulator's among them).
-    from _common import environment, interleaved, spread_text  # noqa: PLC0415
+    from _common import environment, interleaved, provenance, publish, spread_text  # noqa: PLC0415
 
     env = environment()
     layouts = ["unique", "repeated"] if options.layout == "both" else [options.layout]
@@ -122,14 +120,8 @@ def main() -> None:
         cells += [spread_text([r["total_s"] for r in done], "{:.1f}")]
         cells += [spread_text([r["peak_mb"] for r in done], "{:.1f}")]
         lines.append("| " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + f"\n\nMedian (min–max) of {options.reps} interleaved repetitions. "
-    text += f"Commit {env['commit'][:10]}, Python {env['python']}; load average (1 min) at start "
-    text += f"{env['load_average_at_start'][0]:.2f}.\n"
-    print(text)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "input_memory.md").write_text(text, encoding="utf-8")
-    raw = {"environment": env, "reps": options.reps, "runs": runs}
-    (OUT / "input_memory.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    text = "\n".join(lines) + "\n\n" + provenance(env, options.reps)
+    publish("input_memory", text, {"environment": env, "reps": options.reps, "runs": runs})
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import environment, interleaved, spread, spread_text  # noqa: E402
+from _common import environment, interleaved, provenance, publish, spread, spread_text  # noqa: E402
 
 from tests.e2e.harness import aws_env, emulator  # noqa: E402 -- needs the repository on sys.path
 
@@ -42,7 +42,6 @@ HEADER += ["FallBackPhoneNumber", "Disabled"]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-2", "ap-southeast-2"]
 RUN_TIMEOUT = 2400.0  # seconds for one size; 200k rows take a minute or two, 1M about 15 minutes
 ONCE_FROM = 500_000  # rows from which a size runs in one repetition only
-OUT = REPO / "bench" / "out"
 
 
 def generate(path: Path, rows: int) -> None:
@@ -162,19 +161,14 @@ def main() -> None:
             )
     text = f"`batchproxy run --rate 0 --concurrency {options.concurrency}`, four regions, whole process.\n\n"
     text += table(sizes, runs) + "\n\n"
-    text += f"Median (min–max) of up to {options.reps} interleaved repetitions (sizes from "
-    text += f"{ONCE_FROM:,} rows once). Commit {env['commit'][:10]}, Python {env['python']}; "
-    text += f"load average (1 min) at start {env['load_average_at_start'][0]:.2f}.\n"
-    print(text)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "run_memory.md").write_text(text, encoding="utf-8")
+    text += provenance(env, options.reps, up_to=True, aside=f"sizes from {ONCE_FROM:,} rows once")
     raw = {
         "environment": env | {"load_average_at_end": os.getloadavg()},
         "reps": options.reps,
         "runs": {str(size): runs[size] for size in sizes},
         "peak_rss_mb": {str(size): spread([r["peak_mb"] for r in runs[size]]) for size in sizes},
     }
-    (OUT / "run_memory.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    publish("run_memory", text, raw)
 
 
 if __name__ == "__main__":
