@@ -89,7 +89,6 @@ class Executed:
     learned_rates: dict[Domain, float]
     closing: contextlib.ExitStack  # closes the sink (and the journal's lock) after finish
     write_error: JournalWriteError | None = None  # a record failed: the run was aborted, not finished
-    refusals: tuple[str, ...] = ()  # why each domain whose breaker tripped stopped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -444,7 +443,6 @@ async def execute(prepared: Prepared) -> Executed:
             learned_rates=domains.learned_rates(),
             closing=closing.pop_all(),
             write_error=guard.error,
-            refusals=tuple(scheduler.refusals),
         )
 
 
@@ -506,7 +504,7 @@ def _summary(prepared: Prepared, executed: Executed, result: SinkResult) -> Summ
         resume_argv=following.resume,
         retry_argv=following.retry,
         # A domain that stopped while others went on: said once each (the run's own reason is above).
-        notes=[*result.notes, *_refusal_notes(executed)],
+        notes=result.notes,
         earlier_not_ok=result.earlier_not_ok,
         shard=None if prepared.shard is None else prepared.shard.describe(),
         resend_argv=following.resend,
@@ -519,9 +517,3 @@ def _exit_code(result: SinkResult, *, interrupted: bool) -> ExitCode:
     if interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.NOT_ALL_OK if result.not_ok else ExitCode.OK
-
-
-def _refusal_notes(executed: Executed) -> list[str]:
-    """Why each domain whose breaker tripped stopped, unless the stop reason or a refused line says it."""
-    said = {executed.control.reason, *executed.stats.refused.values()}
-    return [reason for reason in executed.refusals if reason not in said]

@@ -133,7 +133,6 @@ class Scheduler:
         self._caught_up = anyio.Event()
         self._handing_over: Row | None = None
         self._work_scope = anyio.CancelScope()
-        self.refusals: list[str] = []  # why each tripped domain stopped, for the summary
         self._gate = anyio.CancelScope()  # the wait between two waves (a pause, the --approve question)
 
     async def run(self, rows: Iterator[Row], *, background: tuple[Background, ...] = ()) -> StopControl:
@@ -361,7 +360,6 @@ class Scheduler:
         domain.refused = True
         principal, region = domain.key
         reason = self._refusal(domain)
-        self.refusals.append(reason)
         self._stats.refused.setdefault(describe(principal), reason)
         trip = domain.breaker.trip
         cause = trip.value if trip else "refused"
