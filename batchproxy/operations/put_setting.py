@@ -7,6 +7,7 @@ asked (the read-back check), at no extra request.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,7 @@ def _values(row: Row, setting: settings.Setting) -> SettingValues:
     return row.settings
 
 
+@functools.cache  # asked once per row; the answer is the model's, fixed per setting
 def echoes(setting: settings.Setting) -> bool:
     """Whether the put's response carries the stored setting, by the model's output shape."""
     output = model.operation(setting.put_operation).output_shape

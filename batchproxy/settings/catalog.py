@@ -29,7 +29,9 @@ def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)  # one instance per setting: identity
+# One instance per setting: identity. Not slotted, so that the derived names below are worked out once
+# per setting (``cached_property`` keeps them in the instance dict) rather than once per row.
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Setting:
     """One setting of a voice connector: its operations and the quirks of its model.
 
@@ -50,47 +52,47 @@ class Setting:
     defaults: Mapping[str, Any] | None = None
     end_of_support: str | None = None
 
-    @property
+    @functools.cached_property
     def put_operation(self) -> str:
         return f"PutVoiceConnector{self.suffix}"
 
-    @property
+    @functools.cached_property
     def get_operation(self) -> str:
         return f"GetVoiceConnector{self.suffix}"
 
-    @property
+    @functools.cached_property
     def delete_operation(self) -> str | None:
         return f"DeleteVoiceConnector{self.suffix}" if self.deletable else None
 
-    @property
+    @functools.cached_property
     def put_method(self) -> str:
         """The botocore client method (``put_voice_connector_termination``)."""
         return str(xform_name(self.put_operation))
 
-    @property
+    @functools.cached_property
     def get_method(self) -> str:
         return str(xform_name(self.get_operation))
 
-    @property
+    @functools.cached_property
     def delete_method(self) -> str | None:
         return None if self.delete_operation is None else str(xform_name(self.delete_operation))
 
-    @property
+    @functools.cached_property
     def get_member(self) -> str:
         """The Get output member that carries the setting (``Proxy``, ``LoggingConfiguration`` …)."""
         return _get_member(self.get_operation)
 
-    @property
+    @functools.cached_property
     def structure(self) -> str | None:
         """The put request's member that holds the setting, or None when the request's own members do."""
         return _structure(self.put_operation, self.get_member)
 
-    @property
+    @functools.cached_property
     def shape(self) -> StructureShape:
         """The structure whose members are the setting's members (columns)."""
         return _setting_shape(self.put_operation, self.structure)
 
-    @property
+    @functools.cached_property
     def members(self) -> tuple[str, ...]:
         """The setting's members in model order, without the connector id."""
         return tuple(name for name in self.shape.members if name != CONNECTOR_MEMBER)
