@@ -21,7 +21,7 @@ from aiobotocore.session import AioSession
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from batchproxy import model
-from batchproxy.client_tuning import cache_user_agent
+from batchproxy.client_tuning import cache_user_agent, remember_endpoints, remember_hosts
 from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
 from batchproxy.principal import Domain, Principal, Role
@@ -137,6 +137,7 @@ class ClientPool:
         )
         self._clients: dict[Domain, Any] = {}
         self._lock = anyio.Lock()
+        remember_hosts()
         self._shared_methods = _SharedClientMethods()
 
     async def __aenter__(self) -> ClientPool:
@@ -224,6 +225,7 @@ class ClientPool:
         # The creator context's __aenter__ is the client's whole set-up; ``release`` is its exit.
         client = await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
         cache_user_agent(client)
+        remember_endpoints(client)
         return client
 
     async def _session_of(self, principal: Principal, region: str) -> AioSession:

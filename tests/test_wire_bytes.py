@@ -8,22 +8,29 @@ options minus the tuning, and then (3) a stock client with botocore's default co
 
 Compared: request line, every header, body. Left out, because they differ between any two requests
 of any client: ``X-Amz-Date``, the signature (and the date in its credential scope), and
-``amz-sdk-invocation-id`` (a fresh UUID per call).
+``amz-sdk-invocation-id`` (a fresh UUID per call). One more test stops botocore's clock and its
+invocation ids, and then compares the signature too: it covers every signed header and the host the
+signer works out from the URL (which the emulator does not check).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
+import botocore.auth
+import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
 from batchproxy import model
+from batchproxy.client_tuning import botocore_host_from_url
 from batchproxy.clients import ClientPool
 from batchproxy.engine.transport import ClientSend
 
@@ -47,6 +54,13 @@ ANSWER = json.dumps(
     }
 ).encode()
 VARYING = {"x-amz-date", "amz-sdk-invocation-id"}
+# ClientPool's options, without any of the tuning (stock HTTP session, validation on, UA rebuilt).
+SAME_OPTIONS = AioConfig(
+    retries={"total_max_attempts": 1, "mode": "standard"},
+    max_pool_connections=4,
+    connect_timeout=5,
+    read_timeout=5,
+)
 
 
 class Recorder:
@@ -119,6 +133,23 @@ async def put_through_pool(url: str) -> None:
 
 
 async def put_through_stock_client(url: str, config: AioConfig) -> None:
+    with stock_signing():
+        await _put_through_stock_client(url, config)
+
+
+@contextmanager
+def stock_signing() -> Iterator[None]:
+    """botocore's own host look-up while a stock client signs (``ClientPool`` swaps in a remembering
+    one for the whole process)."""
+    ours = botocore.auth._host_from_url
+    botocore.auth._host_from_url = botocore_host_from_url
+    try:
+        yield
+    finally:
+        botocore.auth._host_from_url = ours
+
+
+async def _put_through_stock_client(url: str, config: AioConfig) -> None:
     session = AioSession()
     session.register_component("data_loader", model.loader())
     session.set_credentials(KEY, SECRET)
@@ -139,18 +170,32 @@ async def record_both(config: AioConfig) -> tuple[Any, Any]:
 
 
 async def test_a_put_sends_the_bytes_a_stock_client_with_the_same_options_sends() -> None:
-    # ClientPool's options, without any of the tuning (stock HTTP session, validation on, UA rebuilt).
-    same_options = AioConfig(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        max_pool_connections=4,
-        connect_timeout=5,
-        read_timeout=5,
-    )
-    ours, stock = await record_both(same_options)
+    ours, stock = await record_both(SAME_OPTIONS)
     assert ours[0].startswith("PUT /voice-connectors/abcdefghij0123456789ab/programmable-numbers/proxy ")
     assert json.loads(ours[2]) == {k: v for k, v in PUT.items() if k != "VoiceConnectorId"}
     assert any(name.lower() == "user-agent" for name, _ in ours[1])
     assert ours == stock
+
+
+async def test_with_the_clock_stopped_the_signature_is_the_stock_clients_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instant = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.UTC)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: instant)
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))
+    with anyio.fail_after(20):
+        async with recording_server() as (url, recorder):
+            await put_through_pool(url)
+            await put_through_stock_client(url, SAME_OPTIONS)
+    ours, stock = recorder.requests
+    assert dict(ours[1])["Authorization"].endswith("Signature=" + _signature(stock))
+    assert ours == stock
+
+
+def _signature(request: tuple[str, list[tuple[str, str]], bytes]) -> str:
+    authorization = dict(request[1])["Authorization"]
+    assert "Credential=" + KEY + "/20261127/" in authorization
+    return authorization.rpartition("Signature=")[2]
 
 
 async def test_against_botocores_default_config_only_the_retry_mode_differs() -> None:
