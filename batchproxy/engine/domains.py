@@ -120,6 +120,7 @@ class Domains:
         # Two wake-ups, so that a row taken wakes only the reader and a row put wakes only workers.
         self._rows = anyio.Event()
         self._room = anyio.Event()
+        self._room_awaited = False  # is the reader waiting on ``_room``?
 
     @classmethod
     def over_pool(cls, pool: ClientPool, **options: Any) -> Domains:
@@ -179,6 +180,7 @@ class Domains:
 
     async def wait_room(self) -> None:
         room = self._room
+        self._room_awaited = True
         await room.wait()
 
     def rows_changed(self) -> None:
@@ -187,9 +189,15 @@ class Domains:
         self._rows = anyio.Event()
 
     def room_changed(self) -> None:
-        """A worker took a row: the reader may have room again."""
-        self._room.set()
-        self._room = anyio.Event()
+        """A worker took a row: the reader may have room again.
+
+        This runs for every row, and the reader is seldom waiting: only then is its event set and a
+        fresh one made (an anyio event costs a look-up of the running library to make).
+        """
+        if self._room_awaited:
+            self._room_awaited = False
+            self._room.set()
+            self._room = anyio.Event()
 
     async def wait_rows(self) -> None:
         rows = self._rows
