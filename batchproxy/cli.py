@@ -32,7 +32,6 @@ from batchproxy.operations import (
     RestoreSetting,
     refuse_undeletable,
 )
-from batchproxy.report.command import events_option
 from batchproxy.setting_choice import choose_setting
 from batchproxy.settings import SETTINGS, Setting
 from batchproxy.shard import ShardSpec, parse_shard, shard_path
@@ -58,6 +57,13 @@ _setting_option = click.option(
 def main() -> None:
     """Apply Chime SDK Voice Connector settings in bulk: rate-limited, retried, resumable."""
 
+
+# run/delete/rollback: the value goes to ``EventSink.open(value, overwrite=force)``.
+events_option = click.option(
+    "--events",
+    metavar="PATH|-",
+    help="Stream the run as JSON lines (docs/events.md); - = stdout, which then carries no summary.",
+)
 
 # Imported only when run (lazy_group): `batchproxy run` needs none of them.
 main.add_lazy_command("emulator", "batchproxy.emulator.command:emulator_command")

@@ -20,16 +20,9 @@ from batchproxy.report.results_scan import scan_results
 from batchproxy.report.timeline_read import read_timeline
 from batchproxy.report.verdict import judge
 
-__all__ = ["default_report_path", "events_option", "report_command", "write_report"]
+__all__ = ["default_report_path", "report_command", "write_report"]
 
 EXIT_USAGE = 2
-
-# For the lead to add to run/delete/rollback: the value goes to ``EventSink.open(value, overwrite=force)``.
-events_option = click.option(
-    "--events",
-    metavar="PATH|-",
-    help="Stream the run as JSON lines (docs/events.md); - = stdout, which then carries no summary.",
-)
 
 
 def default_report_path(results: Path) -> Path:
