@@ -18,10 +18,12 @@ aioboto3 loop are taken within each repetition (a pair run back to back) and the
 
 Every (scenario, client) gets a fresh emulator subprocess (so its rate schedule starts with the
 client) and a fresh client process, whose CPU seconds and peak RSS are the kernel's accounting of
-that process alone (``os.wait4``). Requests sent, 429s and goodput come from the emulator's arrival
-log, not from the client; row latency comes from the client (batchproxy: ``duration_ms`` of the
-results file). Each scenario prints a markdown table and writes ``bench/out/<scenario>.json`` and
-``bench/out/<scenario>.md``; scenario b also writes ``bench/out/scenario_b.svg``.
+that process alone (``os.wait4``). batchproxy's modules are compiled to bytecode before the first
+run (``_common.compile_bytecode``), as an installed package's are. Requests sent, 429s and goodput
+come from the emulator's arrival log, not from the client; row latency comes from the client
+(batchproxy: ``duration_ms`` of the results file). Each scenario prints a markdown table and writes
+``bench/out/<scenario>.json`` and ``bench/out/<scenario>.md``; scenario b also writes
+``bench/out/scenario_b.svg``.
 """
 
 from __future__ import annotations
@@ -391,7 +393,8 @@ def provenance(env: dict[str, Any], reps: int, loads: Sequence[float]) -> str:
     return (
         f"Median (min–max) of {reps} interleaved repetitions. Commit {env['commit'][:10]}{dirty}, "
         f"Python {env['python']}, {packages}; {env['cpus']} CPUs, load average (1 min) before each "
-        f"client {spread_text(loads, '{:.2f}')}."
+        f"client {spread_text(loads, '{:.2f}')}; batchproxy's modules compiled to bytecode first, as "
+        "an install compiles them."
     )
 
 

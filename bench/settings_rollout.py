@@ -17,22 +17,18 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from _common import Child, emulator, run_measured, write_input
+from _common import Child, emulator, environment, run_measured, write_input
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 REGION = "us-east-1"
-PACKAGES = ("botocore", "aiobotocore", "aioboto3", "aiohttp", "anyio")
 
 
 def write_logging(path: Path, rows: int) -> Path:
@@ -94,28 +90,12 @@ def summarize(runs: dict[str, list[Child]], rows: int) -> dict[str, Any]:
     return found
 
 
-def environment(source: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    return {
-        "source": str(source),
-        "commit": git("rev-parse", "HEAD") or "(not a git checkout)",
-        "dirty": bool(git("status", "--porcelain")),
-        "python": platform.python_version(),
-        "packages": {name: metadata.version(name) for name in PACKAGES},
-        "cpus": os.cpu_count(),
-        "load_average_before": os.getloadavg(),
-    }
-
-
 def markdown(result: dict[str, Any]) -> str:
     env = result["environment"]
     lines = [
         f"{result['rows']:,} rows, `--rate 0 --concurrency 64`, one emulator subprocess, median of "
         f"{result['reps']} interleaved runs (min–max); commit {env['commit'][:10]}, load "
-        f"{env['load_average_before'][0]:.1f} → {env['load_average_after'][0]:.1f} on {env['cpus']} CPUs",
+        f"{env['load_average_at_start'][0]:.1f} → {env['load_average_after'][0]:.1f} on {env['cpus']} CPUs",
         "",
         "| setting | rows/s | wall s | CPU s | peak RSS MB | exit |",
         "|---|---:|---:|---:|---:|---:|",
