@@ -57,6 +57,17 @@ async def test_a_faithful_echo_is_ok() -> None:
     assert [method for method, _ in call.calls] == ["put_voice_connector_proxy"]
 
 
+async def test_an_echo_word_for_word_what_was_sent_is_ok() -> None:
+    """The usual answer (the put's own members, under the Get's names) passes without a comparison."""
+    sent = {"DefaultSessionExpiryMinutes": 60, "PhoneNumberCountries": ["US", "CA"]}
+    sent["FallBackPhoneNumber"] = "+12065550100"
+    call = _Answers({"Proxy": sent, "ResponseMetadata": METADATA})
+    applied = await PutSetting().apply(ROW, call)
+    assert applied.extra == {}
+    [(_, params)] = call.calls
+    assert params["PhoneNumberPoolCountries"] == ["US", "CA"]
+
+
 @pytest.mark.parametrize(
     ("response", "named"),
     [

@@ -17,6 +17,7 @@ from batchproxy.operations.base import Applied, Caller
 from batchproxy.operations.journaled import Journaled
 from batchproxy.operations.setting_state import read_setting
 from batchproxy.rows import FailureKind, Row, SettingValues
+from batchproxy.settings.catalog import CONNECTOR_MEMBER
 
 __all__ = ["PutSetting"]
 
@@ -53,9 +54,10 @@ class PutSetting(Journaled):
             ):
                 extra["action"] = "unchanged"
                 return Applied(extra=extra)
-        response = await call(setting.put_method, **settings.put_request(setting, connector, values.members))
+        request = settings.put_request(setting, connector, values.members)
+        response = await call(setting.put_method, **request)
         if echoes(setting):
-            _check_read_back(setting, response, values)
+            _check_read_back(setting, response, values, request)
         return Applied(extra=extra)
 
 
@@ -72,12 +74,16 @@ def echoes(setting: settings.Setting) -> bool:
     return output is not None and setting.get_member in output.members
 
 
-def _check_read_back(setting: settings.Setting, response: dict[str, Any], values: SettingValues) -> None:
+def _check_read_back(
+    setting: settings.Setting, response: dict[str, Any], values: SettingValues, request: dict[str, Any]
+) -> None:
     """The put's response echoes the stored setting; anything but what we asked for is a failure.
 
     This costs no extra request and catches a service that silently drops or rewrites a member.
     """
     applied = response.get(setting.get_member)  # an empty setting ({}) is an answer too
+    if applied is not None and applied == _as_echoed(setting, request):
+        return  # the usual answer, word for word what was sent: no need to compare member by member
     mismatched = (
         settings.differences(setting, applied, values.members)
         if applied is not None
@@ -92,3 +98,9 @@ def _check_read_back(setting: settings.Setting, response: dict[str, Any], values
             http_status=metadata.get("HTTPStatusCode"),
             request_id=metadata.get("RequestId", ""),
         )
+
+
+def _as_echoed(setting: settings.Setting, request: dict[str, Any]) -> dict[str, Any]:
+    """The setting as sent, under the names the service answers with."""
+    body = request[setting.structure] if setting.structure is not None else request
+    return {setting.get_name(name): value for name, value in body.items() if name != CONNECTOR_MEMBER}
