@@ -1,6 +1,6 @@
 """Per-request work botocore repeats for every call that batchproxy can do once per client.
 
-Four things, all measured with py-spy on ``bench/compare.py`` scenario (c), both leaving the bytes on
+Five things, all measured with py-spy on ``bench/compare.py`` scenario (c), both leaving the bytes on
 the wire unchanged (``tests/test_wire_bytes.py`` compares them with a stock client's):
 
 * The User-Agent header. botocore rebuilds it from about a dozen components on every request (a
@@ -15,6 +15,9 @@ the wire unchanged (``tests/test_wire_bytes.py`` compares them with a stock clie
   Where the ruleset's only inputs are the client's own settings (region, FIPS, dual-stack, endpoint
   URL) and the operation takes none from its parameters, the answer cannot change between requests
   of one client: ``remember_endpoints`` keeps it per operation.
+* The proxy. aiobotocore asks botocore's proxy configuration for the proxy of each request's URL
+  and for its proxy headers, two URL parses per request (~1.4%); ``RememberedProxies`` keeps both
+  answers per scheme and authority, the only parts of the URL they depend on.
 * Parameter validation is switched off in the client's config (``clients.ClientPool``), not here: the
   input pass already checked every value against the same service model (``settings.schema``).
 """
@@ -30,6 +33,7 @@ from botocore.utils import UNSAFE_URL_CHARS
 
 __all__ = [
     "CachedUserAgent",
+    "RememberedProxies",
     "botocore_host_from_url",
     "cache_user_agent",
     "host_from_url",
@@ -127,15 +131,58 @@ def host_from_url(url: str) -> str:
     The host, its brackets and its port come only from that part of the URL. botocore's IPv6 check
     also looks at the whole URL for characters no valid URL has; such a URL is left to botocore.
     """
-    start = url.find("://")
-    if start < 0 or UNSAFE_URL_CHARS.intersection(url):
+    origin = _origin(url)
+    if origin is None or UNSAFE_URL_CHARS.intersection(url):
         return str(botocore_host_from_url(url))
+    return _host_of_origin(origin)
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://authority`` of ``url`` (up to the first ``/``, ``?`` or ``#`` after ``//``, as
+    ``urlsplit`` takes it), or None for a URL without ``://``."""
+    start = url.find("://")
+    if start < 0:
+        return None
     authority_end = len(url)
     for mark in "/?#":
         found = url.find(mark, start + 3)
         if 0 <= found < authority_end:
             authority_end = found
-    return _host_of_origin(url[:authority_end])
+    return url[:authority_end]
+
+
+class RememberedProxies:
+    """botocore's ``ProxyConfiguration`` with its answers kept per ``scheme://authority``.
+
+    aiobotocore asks for the proxy and the proxy headers of every request, each answer worked out
+    with a URL parse; the proxy depends only on the URL's scheme, the headers only on credentials in
+    its authority. Whatever else the session reads of its configuration is botocore's own.
+    """
+
+    def __init__(self, configuration: Any) -> None:
+        self._configuration = configuration
+        self._urls: dict[str, str | None] = {}
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def proxy_url_for(self, url: str) -> str | None:
+        origin = _origin(url)
+        if origin is None:
+            return self._configuration.proxy_url_for(url)  # type: ignore[no-any-return]
+        if origin not in self._urls:
+            self._urls[origin] = self._configuration.proxy_url_for(url)
+        return self._urls[origin]
+
+    def proxy_headers_for(self, url: str) -> dict[str, str]:
+        origin = _origin(url)
+        if origin is None:
+            return self._configuration.proxy_headers_for(url)  # type: ignore[no-any-return]
+        headers = self._headers.get(origin)
+        if headers is None:
+            headers = self._headers[origin] = dict(self._configuration.proxy_headers_for(url))
+        return dict(headers)  # the caller's own, as botocore's answer is
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._configuration, name)
 
 
 def remember_hosts() -> None:

@@ -21,7 +21,12 @@ from aiobotocore.session import AioSession
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from batchproxy import model
-from batchproxy.client_tuning import cache_user_agent, remember_endpoints, remember_hosts
+from batchproxy.client_tuning import (
+    RememberedProxies,
+    cache_user_agent,
+    remember_endpoints,
+    remember_hosts,
+)
 from batchproxy.errors import CredentialsError, UsageError
 from batchproxy.model import SERVICE_NAME
 from batchproxy.principal import Domain, Principal, Role
@@ -34,8 +39,8 @@ __all__ = ["ClientPool", "Domain"]
 
 
 class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
-    """aiobotocore's HTTP session, with aiohttp's hidden retry of reset connections disabled, and
-    one TLS context for every client.
+    """aiobotocore's HTTP session, with aiohttp's hidden retry of reset connections disabled, one
+    TLS context for every client, and its proxy answers remembered (``client_tuning``).
 
     aiohttp re-sends an idempotent request once when a kept-alive connection was reset. That re-send
     would bypass our rate limiter and our attempt count, so we switch it off and let the reset surface
@@ -47,6 +52,12 @@ class _OneShotHTTPSession(AIOHTTPSession):  # type: ignore[misc]
     interchangeable (an ``SSLContext`` is meant to be shared), so one is made per CA bundle and
     client certificate and reused; with a proxy, aiobotocore's own path is kept.
     """
+
+    _proxy_config: Any  # aiobotocore's, botocore's ProxyConfiguration
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._proxy_config = RememberedProxies(self._proxy_config)  # client_tuning
 
     async def _get_session(self, proxy_url: Any) -> Any:
         session = await super()._get_session(proxy_url)

@@ -8,11 +8,17 @@ import anyio
 import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
+from botocore.httpsession import ProxyConfiguration
 from hypothesis import given
 from hypothesis import strategies as st
 
 from batchproxy import model
-from batchproxy.client_tuning import botocore_host_from_url, host_from_url, remember_endpoints
+from batchproxy.client_tuning import (
+    RememberedProxies,
+    botocore_host_from_url,
+    host_from_url,
+    remember_endpoints,
+)
 
 HOSTS = st.sampled_from(
     ["voice-chime.us-east-1.amazonaws.com", "127.0.0.1", "LOCALHOST", "[::1]", "[fe80::1%25eth0]", "h"]
@@ -84,3 +90,21 @@ async def test_an_endpoint_is_resolved_once_per_operation_and_is_botocores_answe
     assert calls == 1
     assert [answer.url for answer in answers] == [stock.url] * 3
     assert "eu-central-1" in stock.url
+
+
+PROXIES = {"https": "http://proxy.example:3128", "http": "http://name:word@proxy.example:8080"}
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTPS", "ftp"]),
+    userinfo=st.sampled_from(["", "a:b@"]),
+    tail=TAILS,
+)
+def test_the_proxy_and_its_headers_are_botocores_for_any_url(scheme: str, userinfo: str, tail: str) -> None:
+    stock = ProxyConfiguration(proxies=PROXIES)
+    remembered = RememberedProxies(ProxyConfiguration(proxies=PROXIES))
+    for url in (f"{scheme}://{userinfo}voice-chime.us-east-1.amazonaws.com{tail}", f"{scheme}://h:9/x{tail}"):
+        for _ in range(2):  # the second answer is the remembered one
+            assert remembered.proxy_url_for(url) == stock.proxy_url_for(url)
+            assert remembered.proxy_headers_for(url) == stock.proxy_headers_for(url)
+    assert remembered.settings == stock.settings  # the rest is botocore's own
