@@ -1,9 +1,9 @@
 """The rate controller alone, repeated: batchproxy against the emulator, interleaved across code versions.
 
-    python bench/rate_runs.py --scenario b --repeat 3 --variant before=/tmp/old-tree --variant after=
+    python bench/rate_runs.py --scenario b --repeat 5 --variant before=/tmp/old-tree --variant after=
 
-compare.py runs each client once; a controller change needs several interleaved runs of before and
-after on the same (shared, noisy) machine, and only batchproxy. A variant is ``label=SOURCE``: SOURCE
+compare.py compares batchproxy with other clients; a controller change needs interleaved runs of
+before and after on the same (shared, noisy) machine, and only batchproxy (5 of each by default). A variant is ``label=SOURCE``: SOURCE
 is a directory holding an older ``batchproxy`` package (e.g. ``git archive REV batchproxy | tar -x -C
 DIR``), or empty for the installed one. Scenarios a and b are compare.py's; ``r`` is capacity
 100/s whose 429s carry ``Retry-After: 2`` (issue 10), with few workers (``--concurrency 4``) and no added
@@ -132,7 +132,7 @@ def main() -> None:
     )
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS_HERE), required=True)
     parser.add_argument("--variant", action="append", default=[], help="label=SOURCE (empty: installed)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rows", type=int)
     parser.add_argument("--retry-after", type=int, default=2, help="r: the emulator's Retry-After, s")
     parser.add_argument("--latency", default="", help="r: the emulator's --latency (default: none)")
