@@ -1,6 +1,6 @@
 """What watching a run costs: the timeline every run keeps, and ``--events``.
 
-    python bench/observe_overhead.py [--rows 5000] [--reps 3] [--base COMMIT]
+    python bench/observe_overhead.py [--rows 5000] [--reps 5] [--base COMMIT]
 
 Two measurements:
 
@@ -99,7 +99,7 @@ def end_to_end(rows: int, reps: int, base: Path, where: Path) -> dict[str, list[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--base", default="2d66e7f", help="commit before the observer was wired in")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

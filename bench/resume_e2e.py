@@ -1,6 +1,6 @@
 """End to end: how long ``batchproxy run --resume`` takes from its start until the server sees a request.
 
-    python bench/resume_e2e.py [--rows 200000] [--done 150000] [--repeat 3]
+    python bench/resume_e2e.py [--rows 200000] [--done 150000] [--repeat 5]
 
 Generates an input of ``--rows`` valid rows and the results journal of an interrupted run whose first
 ``--done`` rows are ``ok`` (fingerprints computed exactly as the CLI computes them), starts a
@@ -188,7 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--done", type=int, default=150_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="batchproxy-resume-e2e-") as directory:
         mark = time.perf_counter()
