@@ -1,7 +1,7 @@
 """The job's side of ``--events`` and the timeline: open them, feed them, close them with the exit code.
 
 ``RunObserver`` (observer.py) is what the engine calls per request; this module holds what the job
-needs around it, so that job.py gains a few calls rather than the logic:
+needs around it, so that the job gains a few calls rather than the logic:
 
 - ``Observing`` opens the event sink before anything else happens (a bad ``--events`` path is a usage
   error before the input is read), emits ``run_started`` once the run's rows are known, attaches the
