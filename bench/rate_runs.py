@@ -3,13 +3,13 @@
     python bench/rate_runs.py --scenario b --repeat 5 --variant before=/tmp/old-tree --variant after=
 
 compare.py compares batchproxy with other clients; a controller change needs interleaved runs of
-before and after on the same (shared, noisy) machine, and only batchproxy (5 of each by default). A variant is ``label=SOURCE``: SOURCE
-is a directory holding an older ``batchproxy`` package (e.g. ``git archive REV batchproxy | tar -x -C
-DIR``), or empty for the installed one. Scenarios a and b are compare.py's; ``r`` is capacity
-100/s whose 429s carry ``Retry-After: 2`` (issue 10), with few workers (``--concurrency 4``) and no added
-latency, so that rows waiting out a Retry-After leave the domain idle. Each run prints one JSON line
-(also appended to ``bench/out/rate_runs.jsonl``); the end prints per (scenario, variant) the median
-and min-max.
+before and after on the same (shared, noisy) machine, and only batchproxy (5 of each by default). A
+variant is ``label=SOURCE``: SOURCE is a directory holding an older ``batchproxy`` package (e.g.
+``git archive REV batchproxy | tar -x -C DIR``), or empty for the installed one. Scenarios a and b
+are compare.py's; ``r`` is capacity 100/s whose 429s carry ``Retry-After: 2`` (issue 10), with few
+workers (``--concurrency 4``) and no added latency, so that rows waiting out a Retry-After leave the
+domain idle. Each run prints one JSON line (also appended to ``bench/out/rate_runs.jsonl``); the end
+prints per (scenario, variant) the median and min-max.
 """
 
 from __future__ import annotations
