@@ -1,6 +1,6 @@
 """Per-request work botocore repeats for every call that batchproxy can do once per client.
 
-Five things, all measured with py-spy on ``bench/compare.py`` scenario (c), both leaving the bytes on
+Six things, all measured with py-spy on ``bench/compare.py`` scenario (c), both leaving the bytes on
 the wire unchanged (``tests/test_wire_bytes.py`` compares them with a stock client's):
 
 * The User-Agent header. botocore rebuilds it from about a dozen components on every request (a
@@ -18,6 +18,10 @@ the wire unchanged (``tests/test_wire_bytes.py`` compares them with a stock clie
 * The proxy. aiobotocore asks botocore's proxy configuration for the proxy of each request's URL
   and for its proxy headers, two URL parses per request (~1.4%); ``RememberedProxies`` keeps both
   answers per scheme and authority, the only parts of the URL they depend on.
+* botocore's retry handler. With ``total_max_attempts=1`` it never retries, yet it runs after every
+  response to decide so (~1.8% with its event): batchproxy's engine decides every retry
+  (docs/reference.md §7), so ``drop_sdk_retries`` takes the handler off the client. What a caller
+  sees is the same but for ``ResponseMetadata.MaxAttemptsReached``, which batchproxy never reads.
 * Parameter validation is switched off in the client's config (``clients.ClientPool``), not here: the
   input pass already checked every value against the same service model (``settings.schema``).
 """
@@ -36,6 +40,7 @@ __all__ = [
     "RememberedProxies",
     "botocore_host_from_url",
     "cache_user_agent",
+    "drop_sdk_retries",
     "host_from_url",
     "remember_endpoints",
     "remember_hosts",
@@ -86,6 +91,12 @@ def cache_user_agent(client: Any) -> None:
     client.meta.events.unregister(event, creator.rebuild_and_replace_user_agent_handler)
     client.meta.events.register_last(event, cached.rebuild_and_replace_user_agent_handler)
     client._user_agent_creator = cached
+
+
+def drop_sdk_retries(client: Any) -> None:
+    """Take botocore's retry handler (registered for any retry mode under this unique id) off ``client``."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
 
 
 def remember_endpoints(client: Any) -> None:

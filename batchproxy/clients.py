@@ -24,6 +24,7 @@ from batchproxy import model
 from batchproxy.client_tuning import (
     RememberedProxies,
     cache_user_agent,
+    drop_sdk_retries,
     remember_endpoints,
     remember_hosts,
 )
@@ -237,6 +238,7 @@ class ClientPool:
         client = await session.create_client(SERVICE_NAME, **kwargs).__aenter__()
         cache_user_agent(client)
         remember_endpoints(client)
+        drop_sdk_retries(client)
         return client
 
     async def _session_of(self, principal: Principal, region: str) -> AioSession:

@@ -119,7 +119,7 @@ def _unsigned(authorization: str) -> str:
     return f"{key}/{'/'.join(scope)}, {signed}"
 
 
-async def put_through_pool(url: str) -> None:
+async def put_through_pool(url: str) -> dict[str, Any]:
     pool = ClientPool(
         endpoint_url=url,
         max_connections=4,
@@ -129,12 +129,12 @@ async def put_through_pool(url: str) -> None:
     )
     async with pool:
         send = ClientSend(await pool.client((None, REGION)))
-        await send("put_voice_connector_proxy", dict(PUT))
+        return await send("put_voice_connector_proxy", dict(PUT))
 
 
-async def put_through_stock_client(url: str, config: AioConfig) -> None:
+async def put_through_stock_client(url: str, config: AioConfig) -> dict[str, Any]:
     with stock_signing():
-        await _put_through_stock_client(url, config)
+        return await _put_through_stock_client(url, config)
 
 
 @contextmanager
@@ -149,14 +149,15 @@ def stock_signing() -> Iterator[None]:
         botocore.auth._host_from_url = ours
 
 
-async def _put_through_stock_client(url: str, config: AioConfig) -> None:
+async def _put_through_stock_client(url: str, config: AioConfig) -> dict[str, Any]:
     session = AioSession()
     session.register_component("data_loader", model.loader())
     session.set_credentials(KEY, SECRET)
     async with session.create_client(
         model.SERVICE_NAME, region_name=REGION, endpoint_url=url, config=config
     ) as client:
-        await client.put_voice_connector_proxy(**PUT)
+        response: dict[str, Any] = await client.put_voice_connector_proxy(**PUT)
+        return response
 
 
 async def record_both(config: AioConfig) -> tuple[Any, Any]:
@@ -190,6 +191,20 @@ async def test_with_the_clock_stopped_the_signature_is_the_stock_clients_too(
     ours, stock = recorder.requests
     assert dict(ours[1])["Authorization"].endswith("Signature=" + _signature(stock))
     assert ours == stock
+
+
+async def test_botocores_retry_handler_is_off_not_only_idle() -> None:
+    """With one attempt allowed, a stock client's retry handler still runs after every answer and says
+    so in the response (``MaxAttemptsReached``); batchproxy's clients have no such handler
+    (``client_tuning.drop_sdk_retries``), and the request on the wire is the same (the tests above)."""
+    with anyio.fail_after(20):
+        async with recording_server() as (url, recorder):
+            ours = await put_through_pool(url)
+            stock = await put_through_stock_client(url, SAME_OPTIONS)
+    assert len(recorder.requests) == 2
+    assert stock["ResponseMetadata"]["MaxAttemptsReached"] is True
+    assert "MaxAttemptsReached" not in ours["ResponseMetadata"]
+    assert ours["Proxy"] == stock["Proxy"]
 
 
 def _signature(request: tuple[str, list[tuple[str, str]], bytes]) -> str:
