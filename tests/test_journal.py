@@ -11,7 +11,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from batchproxy.journal import (
     plan_resume,
     save_meta,
 )
+from batchproxy.journal.layout import iso_utc, outcome_cells
 from batchproxy.rows import FailureKind, Outcome, Row, SettingValues, Status, Target, proxy_settings
 from batchproxy.settings import SETTINGS
 
@@ -696,3 +697,29 @@ def test_proxy_fingerprints_are_those_of_results_files_written_before_settings()
     )
     prints = [Row(number=1, values=(), target=target, settings=s).fingerprint() for s in (plain, full, None)]
     assert prints == ["d1f64ee337bd8b17", "582fee0ad9dd46e4", "7f61fa807bd48af3"]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 27, 15, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 11, 27, 15, 0, 0, 123456),  # naive: taken as UTC
+        datetime(2026, 11, 27, 17, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_finished_at_is_utc_to_the_millisecond_whatever_the_zone(moment: datetime) -> None:
+    assert iso_utc(moment) == "2026-11-27T15:00:00.123Z"
+    assert iso_utc(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000Z"
+
+
+def test_result_cells_follow_the_result_columns_with_and_without_extra() -> None:
+    moment = datetime(2026, 11, 27, 15, 0, 0, tzinfo=UTC)
+    plain = Outcome(status=Status.OK, attempts=1, http_status=200, request_id="r-1", finished_at=moment)
+    snapshot = replace(plain, extra={"previous_state": "=cmd", "action": "unchanged"})
+    for outcome in (plain, snapshot):
+        cells = dict(zip(columns.RESULT_COLUMNS, outcome_cells(outcome, "f" * 16), strict=True))
+        expected = {"status": "ok", "http_status": "200", "request_id": "r-1", "fingerprint": "f" * 16}
+        assert {name: cells[name] for name in expected} == expected
+        assert cells["finished_at"] == "2026-11-27T15:00:00.000Z"
+    assert outcome_cells(snapshot, "")[-2:] == ["'=cmd", "unchanged"]
+    assert outcome_cells(plain, "")[-2:] == ["", ""]

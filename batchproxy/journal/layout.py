@@ -40,12 +40,12 @@ def spreadsheet_safe(text: str) -> str:
 
 def iso_utc(moment: datetime) -> str:
     """``2026-11-26T17:30:00.123Z``; a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    elif moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
     # isoformat is C code, strftime-style formatting is not: one of these per results line.
-    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    if moment.tzinfo is UTC:  # the usual case: ``…+00:00`` becomes ``…Z``
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 class LineFormatter:
@@ -142,25 +142,42 @@ class Layout:
 
 
 def outcome_cells(outcome: Outcome, fingerprint: str) -> list[str]:
-    """The result columns of one outcome, in ``columns.RESULT_COLUMNS`` order."""
+    """The result columns of one outcome, in ``columns.RESULT_COLUMNS`` order (one call per row)."""
     finished = outcome.finished_at or datetime.now(UTC)  # a skipped row is finished when it is written
-    ours = {
-        "status": outcome.status.value,
-        "attempts": str(outcome.attempts),
-        "http_status": "" if outcome.http_status is None else str(outcome.http_status),
-        "duration_ms": str(outcome.duration_ms),
-        "finished_at": iso_utc(finished),
-        "failure_kind": "" if outcome.failure_kind is None else outcome.failure_kind.value,
-        "fingerprint": fingerprint,
+    http_status, kind = outcome.http_status, outcome.failure_kind
+    ours = [  # in _OURS order
+        outcome.status.value,
+        str(outcome.attempts),
+        "" if http_status is None else str(http_status),
         # Text from the service: credentials removed, never read as a formula.
-        "error_code": spreadsheet_safe(outcome.error_code),
-        "error_message": spreadsheet_safe(outcome.error_message),
-        "request_id": spreadsheet_safe(outcome.request_id),
-    }
-    # Any other result column (``previous_state`` today) is operation-specific text from ``extra``,
-    # which came from the service too.
-    extra = outcome.extra
-    return [
-        ours[name] if name in ours else spreadsheet_safe(extra.get(name, ""))
-        for name in columns.RESULT_COLUMNS
+        spreadsheet_safe(outcome.error_code),
+        spreadsheet_safe(outcome.error_message),
+        spreadsheet_safe(outcome.request_id),
+        str(outcome.duration_ms),
+        iso_utc(finished),
+        "" if kind is None else kind.value,
+        fingerprint,
     ]
+    # The other result columns (previous_state, action) are operation-specific text from ``extra``,
+    # which came from the service too; most rows have none.
+    extra = outcome.extra
+    if not extra:
+        return ours + _NO_EXTRA
+    return ours + [spreadsheet_safe(extra.get(name, "")) for name in _EXTRA]
+
+
+_OURS = (
+    "status",
+    "attempts",
+    "http_status",
+    "error_code",
+    "error_message",
+    "request_id",
+    "duration_ms",
+    "finished_at",
+    "failure_kind",
+    "fingerprint",
+)
+_EXTRA = columns.RESULT_COLUMNS[len(_OURS) :]
+_NO_EXTRA = [""] * len(_EXTRA)
+assert columns.RESULT_COLUMNS[: len(_OURS)] == _OURS, "outcome_cells writes its cells in this order"
