@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "EXTRA_RESULT_COLUMNS",
     "FAILURE_COLUMNS",
     "INPUT_COLUMNS",
+    "OUTCOME_COLUMNS",
     "PLAN_COLUMNS",
     "REQUIRED_FOR_PUT",
     "REQUIRED_FOR_TARGET",
@@ -56,7 +58,8 @@ _EXTRA_ALIASES = {"fallback_phone_number": FALL_BACK_PHONE_NUMBER}
 # ``failure_kind`` says how the policy saw the last failure, ``fingerprint`` lets --resume notice
 # an edited row, ``previous_state`` is written with --snapshot, ``action`` says what an ok row did when
 # that is not simply "applied": ``unchanged`` with --skip-unchanged, ``deleted``/``restored`` in rollback).
-RESULT_COLUMNS: tuple[str, ...] = (
+# Every row's outcome fills the first ones; the operation-specific ones (``extra``) follow.
+OUTCOME_COLUMNS: tuple[str, ...] = (
     "status",
     "attempts",
     "http_status",
@@ -67,9 +70,9 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "finished_at",
     "failure_kind",
     "fingerprint",
-    "previous_state",
-    "action",
 )
+EXTRA_RESULT_COLUMNS: tuple[str, ...] = ("previous_state", "action")
+RESULT_COLUMNS: tuple[str, ...] = OUTCOME_COLUMNS + EXTRA_RESULT_COLUMNS
 ROW_COLUMN = "row"
 
 # The failure report's columns after the input columns (docs/reference.md §7).

@@ -714,12 +714,32 @@ def test_finished_at_is_utc_to_the_millisecond_whatever_the_zone(moment: datetim
 
 def test_result_cells_follow_the_result_columns_with_and_without_extra() -> None:
     moment = datetime(2026, 11, 27, 15, 0, 0, tzinfo=UTC)
-    plain = Outcome(status=Status.OK, attempts=1, http_status=200, request_id="r-1", finished_at=moment)
+    plain = Outcome(
+        status=Status.FAILED,
+        attempts=3,
+        http_status=503,
+        error_code="ServiceUnavailableException",
+        error_message="try later",
+        request_id="r-1",
+        duration_ms=1234,
+        finished_at=moment,
+        failure_kind=FailureKind.TRANSIENT,
+    )
+    expected = {
+        "status": "failed",
+        "attempts": "3",
+        "http_status": "503",
+        "error_code": "ServiceUnavailableException",
+        "error_message": "try later",
+        "request_id": "r-1",
+        "duration_ms": "1234",
+        "finished_at": "2026-11-27T15:00:00.000Z",
+        "failure_kind": FailureKind.TRANSIENT.value,
+        "fingerprint": "f" * 16,
+    }
     snapshot = replace(plain, extra={"previous_state": "=cmd", "action": "unchanged"})
-    for outcome in (plain, snapshot):
-        cells = dict(zip(columns.RESULT_COLUMNS, outcome_cells(outcome, "f" * 16), strict=True))
-        expected = {"status": "ok", "http_status": "200", "request_id": "r-1", "fingerprint": "f" * 16}
-        assert {name: cells[name] for name in expected} == expected
-        assert cells["finished_at"] == "2026-11-27T15:00:00.000Z"
-    assert outcome_cells(snapshot, "")[-2:] == ["'=cmd", "unchanged"]
-    assert outcome_cells(plain, "")[-2:] == ["", ""]
+    for outcome, extra in ((plain, ["", ""]), (snapshot, ["'=cmd", "unchanged"])):
+        cells = outcome_cells(outcome, "f" * 16)
+        assert dict(zip(columns.RESULT_COLUMNS, cells, strict=True)) == expected | dict(
+            zip(columns.EXTRA_RESULT_COLUMNS, extra, strict=True)
+        )

@@ -145,7 +145,7 @@ def outcome_cells(outcome: Outcome, fingerprint: str) -> list[str]:
     """The result columns of one outcome, in ``columns.RESULT_COLUMNS`` order (one call per row)."""
     finished = outcome.finished_at or datetime.now(UTC)  # a skipped row is finished when it is written
     http_status, kind = outcome.http_status, outcome.failure_kind
-    ours = [  # in _OURS order
+    ours = [  # in columns.OUTCOME_COLUMNS order
         outcome.status.value,
         str(outcome.attempts),
         "" if http_status is None else str(http_status),
@@ -163,21 +163,7 @@ def outcome_cells(outcome: Outcome, fingerprint: str) -> list[str]:
     extra = outcome.extra
     if not extra:
         return ours + _NO_EXTRA
-    return ours + [spreadsheet_safe(extra.get(name, "")) for name in _EXTRA]
+    return ours + [spreadsheet_safe(extra.get(name, "")) for name in columns.EXTRA_RESULT_COLUMNS]
 
 
-_OURS = (
-    "status",
-    "attempts",
-    "http_status",
-    "error_code",
-    "error_message",
-    "request_id",
-    "duration_ms",
-    "finished_at",
-    "failure_kind",
-    "fingerprint",
-)
-_EXTRA = columns.RESULT_COLUMNS[len(_OURS) :]
-_NO_EXTRA = [""] * len(_EXTRA)
-assert columns.RESULT_COLUMNS[: len(_OURS)] == _OURS, "outcome_cells writes its cells in this order"
+_NO_EXTRA = [""] * len(columns.EXTRA_RESULT_COLUMNS)
