@@ -1,6 +1,6 @@
 """Per-request work botocore repeats for every call that batchproxy can do once per client.
 
-Six things, all measured with py-spy on ``bench/compare.py`` scenario (c), both leaving the bytes on
+Six things, all measured with py-spy on ``bench/compare.py`` scenario (c), each leaving the bytes on
 the wire unchanged (``tests/test_wire_bytes.py`` compares them with a stock client's):
 
 * The User-Agent header. botocore rebuilds it from about a dozen components on every request (a
