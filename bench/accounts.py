@@ -98,7 +98,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['accounts']} accounts x {result['rows_each']} rows (one region), "
         f"`--rate 0 --concurrency 64`, median of {result['reps']} (min–max); "
         f"commit {env['commit'][:10]}{' (dirty)' if env['dirty'] else ''}; "
-        f"load average before {env['load_average_before'][0]:.2f}, after {env['load_average_after'][0]:.2f}",
+        f"load average at start {env['load_average_at_start'][0]:.2f}, "
+        f"after {env['load_average_after'][0]:.2f}",
         "",
         "| domains signed by | rows/s | wall s | peak RSS MB | CPU s | AssumeRole calls | exit |",
         "|---|---:|---:|---:|---:|---:|---:|",
