@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from batchproxy import settings
 from batchproxy.errors import CallFailed
 from batchproxy.operations import PutSetting
 from batchproxy.rows import FailureKind, Row, SettingValues, Target, proxy_settings
@@ -57,8 +58,16 @@ async def test_a_faithful_echo_is_ok() -> None:
     assert [method for method, _ in call.calls] == ["put_voice_connector_proxy"]
 
 
-async def test_an_echo_word_for_word_what_was_sent_is_ok() -> None:
-    """The usual answer (the put's own members, under the Get's names) passes without a comparison."""
+async def test_an_echo_word_for_word_what_was_sent_is_ok_without_a_comparison(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The usual answer (the put's own members, under the Get's names) passes without the member-by-
+    member comparison: ``settings.differences`` is made to fail here, so only the fast path can pass."""
+
+    def no_comparison(*args: Any) -> list[str]:
+        raise AssertionError("compared member by member")
+
+    monkeypatch.setattr(settings, "differences", no_comparison)
     sent = {"DefaultSessionExpiryMinutes": 60, "PhoneNumberCountries": ["US", "CA"]}
     sent["FallBackPhoneNumber"] = "+12065550100"
     call = _Answers({"Proxy": sent, "ResponseMetadata": METADATA})
@@ -66,6 +75,8 @@ async def test_an_echo_word_for_word_what_was_sent_is_ok() -> None:
     assert applied.extra == {}
     [(_, params)] = call.calls
     assert params["PhoneNumberPoolCountries"] == ["US", "CA"]
+    with pytest.raises(AssertionError, match="member by member"):  # any other echo is compared
+        await PutSetting().apply(ROW, _Answers(_echo()))
 
 
 @pytest.mark.parametrize(
