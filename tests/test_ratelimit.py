@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import anyio
 import pytest
 
+from batchproxy.engine.bucket import MIN_WAIT
 from batchproxy.engine.ratelimit import (
     REAL_CLOCK,
     AdaptiveLimiter,
@@ -204,6 +205,34 @@ async def test_a_cancelled_waiter_leaves_the_queue(clock: VirtualClock) -> None:
                 await asyncio.sleep(0.5)
                 head.cancel()
     assert granted == [pytest.approx(clock.start + 1.0)]
+
+
+class _SteppingClock:
+    """A ``Clock`` that moves on by exactly each sleep asked of it, and records the sleeps."""
+
+    def __init__(self, start: float) -> None:
+        self.time = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += seconds
+
+
+async def test_a_wait_for_a_token_is_never_shorter_than_the_clock_can_tell() -> None:
+    """A token short by a hair is waited for MIN_WAIT, not for a sleep so short that it would end with no
+    time passed (an event loop runs a timer below its resolution at once, and a virtual clock then never
+    moves: the test above hung so once the machine's monotonic clock was large). One sleep suffices."""
+    clock = _SteppingClock(start=1000.0)
+    bucket = TokenBucket(100.0, 1.0, clock=clock)
+    await bucket.acquire()  # the saved-up token
+    clock.time += 0.01 - 1e-10  # almost one interval later: short by 1e-8 of a token
+    with anyio.fail_after(5):
+        await bucket.acquire()
+    assert clock.sleeps == [MIN_WAIT]
 
 
 def test_bucket_rejects_nonsense() -> None:

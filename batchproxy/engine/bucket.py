@@ -17,7 +17,12 @@ from typing import Protocol
 
 import anyio
 
-__all__ = ["REAL_CLOCK", "AnyioClock", "Clock", "TokenBucket", "check_rate_and_burst"]
+__all__ = ["MIN_WAIT", "REAL_CLOCK", "AnyioClock", "Clock", "TokenBucket", "check_rate_and_burst"]
+
+
+# The shortest wait for a token, in seconds: well above the event loop's clock resolution (1 ns) and
+# the float spacing of a monotonic clock that has run for years, far below any rate's interval.
+MIN_WAIT = 1e-6
 
 
 class Clock(Protocol):
@@ -129,7 +134,9 @@ class TokenBucket:
         return False
 
     async def _sleep_for_token(self) -> None:
-        wait = (1.0 - self._tokens) / self._rate
+        # Never shorter than MIN_WAIT: a sleep below the clock's resolution ends without time having
+        # moved on (the event loop runs such a timer at once), so no token would be earned by it.
+        wait = max((1.0 - self._tokens) / self._rate, MIN_WAIT)
         # A cancel from set_rate ends only this scope; the loop in acquire then recomputes the wait.
         with anyio.CancelScope() as scope:
             self._head_sleep = scope
